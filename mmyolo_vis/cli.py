@@ -1,0 +1,64 @@
+"""What the demo scripts share: common arguments, logging, the error-to-one-line wrapper and the
+per-image loop that reports a bad file, skips it and goes on."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable
+
+from .errors import UserError
+
+logger = logging.getLogger('mmyolo_vis')
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
+    from mmengine.config import DictAction
+    parser.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
+    parser.add_argument('config', help='config file, or a packaged one such as mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py')
+    parser.add_argument('checkpoint', help='checkpoint file or http(s) URL')
+    parser.add_argument('--out-dir', default='./output', help='output folder (default: ./output)')
+    parser.add_argument('--device', default=None, help='cpu, cuda or cuda:N (default: cuda:0 when a GPU is there, else cpu)')
+    parser.add_argument('--score-thr', type=float, default=score_thr, help=f'detection score threshold (default {score_thr})')
+    parser.add_argument('--preview-model', action='store_true',
+                        help='print every module name with its output shape for one forward pass, then exit')
+    parser.add_argument('--show', action='store_true', help='also show each picture in a window')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow a checkpoint that holds pickled Python objects (runs code from it: trusted sources only)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                        help='override config settings, key=value (e.g. model.test_cfg.score_thr=0.5)')
+
+
+def setup_logging(verbose: bool = False):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(message)s'))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f'error: {message}', file=sys.stderr)
+    return code
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a script's main: a UserError becomes one line on stderr and exit code 2, no traceback."""
+    try:
+        return main()
+    except UserError as e:
+        return fail(str(e))
+    except KeyboardInterrupt:
+        return fail('interrupted', 130)
+
+
+def progress(iterable, total: int, desc: str, enabled: bool | None = None):
+    """A progress bar on stderr when there is more than one item."""
+    if enabled is None:
+        enabled = total > 1
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, desc=desc, unit='img', file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,5 @@
+"""The one exception type whose message is meant for the user, not for a developer."""
+
+
+class UserError(Exception):
+    """Bad input: the message says what is wrong and what to do. Scripts print it as one line."""

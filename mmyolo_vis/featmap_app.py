@@ -1,0 +1,131 @@
+"""The feature-map demo: inputs -> model runner -> capture -> reduce/arrange -> render -> write."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import numpy as np
+
+from .capture import capture
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
+from .errors import UserError
+from .featmap import LetterboxMeta, check_display, parse_channel_reduction
+from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+
+logger = logging.getLogger('mmyolo_vis')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description='Draw the feature maps of any layers of an MMYOLO / MMDetection detector over the image.')
+    add_common_args(p)
+    p.add_argument('--out-file', help='output picture path (one input image only)')
+    p.add_argument('--target-layers', nargs='+', default=['backbone'],
+                   help='layers to show, e.g. backbone neck.out_layers[2] backbone.stage4[-1] (default: backbone)')
+    p.add_argument('--channel-reduction', default='select_max',
+                   help='squeeze_mean, select_max or None (then --topk channels are shown) (default: select_max)')
+    p.add_argument('--topk', type=int, default=4,
+                   help='with --channel-reduction None: how many channels to show per map, by activation (default 4)')
+    p.add_argument('--arrangement', nargs=2, type=int, default=[2, 2], metavar=('ROWS', 'COLS'),
+                   help='with --topk: rows and columns of each map\'s panels (default 2 2)')
+    p.add_argument('--alpha', type=float, default=0.5, help='opacity of the heat map over the image (default 0.5)')
+    p.add_argument('--save-raw', action='store_true', help='also write the captured tensors as <name>.npz')
+    return p
+
+
+class FeatmapDemo:
+    """Holds the model (built once) and draws one picture per image."""
+
+    def __init__(self, runner, target_layers, channel_reduction='select_max', topk=4, arrangement=(2, 2),
+                 alpha=0.5, score_thr=0.3):
+        from .layers import resolve_layer
+        from .visualizer import FeatmapVisualizer
+        self.runner = runner
+        self.layers = list(target_layers)
+        for name in self.layers:  # fail on a bad name before any image is read
+            resolve_layer(runner.model, name)
+        self.channel_reduction = channel_reduction
+        self.topk, self.arrangement = topk, tuple(arrangement)
+        self.score_thr = score_thr
+        self.visualizer = FeatmapVisualizer(alpha=alpha)
+
+    def run(self, image_bgr: np.ndarray):
+        """-> (picture RGB, captured maps {name: (C, H, W) array}, detections (boxes, labels, scores))."""
+        data = self.runner.preprocess(self.runner.prepare([image_bgr]))
+        with capture(self.runner.model, self.layers) as cap:
+            result = self.runner.predict(data)[0]
+        maps = {k: v for k, v in cap.maps.items()}
+        meta = LetterboxMeta.from_metainfo(result.metainfo)
+        inst = result.pred_instances
+        keep = inst.scores > self.score_thr
+        dets = tuple(v[keep].cpu().numpy() for v in (inst.bboxes, inst.labels, inst.scores))
+        meta_info = self.runner.model.dataset_meta
+        base = self.visualizer.draw_detections(np.ascontiguousarray(image_bgr[..., ::-1]), *dets,
+                                               classes=self.runner.classes, palette=meta_info.get('palette'))
+        blocks = []
+        for name, t in maps.items():
+            if t.ndim != 4:
+                logger.warning('%s: output of shape %s is not a (N, C, H, W) feature map; not drawn',
+                               name, tuple(t.shape))
+                continue
+            blocks.append(self.visualizer.draw_featmap(
+                t[0], base, meta, self.channel_reduction, self.topk, self.arrangement,
+                title=f'{name} {tuple(t.shape[1:])}'))
+        if not blocks:
+            raise UserError(f'none of the layers {", ".join(self.layers)} outputs a (N, C, H, W) feature map; '
+                            'pick others with --preview-model')
+        cols = self.arrangement[1] if self.channel_reduction is None and self.topk > 0 else None
+        picture = self.visualizer.arrange(blocks, cols)
+        return picture, {k: v[0].cpu().numpy() for k, v in maps.items()}, dets
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    reduction = parse_channel_reduction(args.channel_reduction)
+    check_display(1, reduction, args.topk, tuple(args.arrangement))  # arrangement errors before the build
+    if not 0 <= args.alpha <= 1:
+        raise UserError(f'--alpha {args.alpha}: use a value between 0 and 1')
+    sources, problems = collect_sources(args.img)
+    for p in problems:
+        fail(p)
+    if not sources:
+        return EXIT_BAD_INPUT
+    if args.out_file and len(sources) > 1:
+        raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
+
+    from .runner import ModelRunner
+    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    if args.preview_model:
+        from .preview import format_tree, module_output_shapes
+        print(format_tree(module_output_shapes(runner, sources[0].load())))
+        return EXIT_OK
+    demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
+                       args.score_thr)
+    outputs = [args.out_file] if args.out_file else [output_path(args.out_dir, s) for s in sources]
+    check_outputs(outputs, sources)
+    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0])) if args.out_file else args.out_dir)
+
+    failed = 0
+    for source, out in progress(zip(sources, outputs), len(sources), 'feature maps'):
+        try:
+            picture, maps, _ = demo.run(source.load())
+            from .writer import write_npz, write_rgb
+            write_rgb(out, picture)
+            if args.save_raw:
+                write_npz(os.path.splitext(out)[0] + '.npz', maps)
+            if args.show:
+                demo.visualizer.show_image(picture, win_name=source.name)
+        except UserError as e:
+            failed += 1
+            logger.error('error: %s (skipped)', e)
+    written = len(sources) - failed
+    where = args.out_file or args.out_dir
+    logger.info('wrote %d picture%s to %s%s', written, '' if written == 1 else 's', where,
+                f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+
+
+def cli(argv=None) -> int:
+    return run_main(lambda: main(argv))

@@ -1,0 +1,131 @@
+"""Rendering: feature-map overlays and detections, as a subclass of MMEngine's Visualizer.
+
+Drawing goes through OpenCV rather than the base class's matplotlib canvas: a matplotlib round
+trip costs tens of milliseconds per panel, more than the forward pass of a small YOLO on a CPU.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+from mmengine.registry import VISUALIZERS
+from mmengine.visualization import Visualizer
+from mmengine.visualization.utils import convert_overlay_heatmap
+
+from .featmap import LetterboxMeta, align_to_image, check_display, grid_shape, select_maps
+
+_ids = itertools.count()
+
+
+def class_colours(palette, num_classes: int) -> list[tuple[int, int, int]]:
+    """RGB colour per class from a dataset palette (list of RGB tuples), else a fixed random one."""
+    if isinstance(palette, (list, tuple)) and len(palette) >= num_classes:
+        return [tuple(int(c) for c in p) for p in palette[:num_classes]]
+    rng = np.random.default_rng(42)
+    return [tuple(int(c) for c in rng.integers(40, 256, 3)) for _ in range(max(num_classes, 1))]
+
+
+@VISUALIZERS.register_module()
+class FeatmapVisualizer(Visualizer):
+    """Draws feature maps over the original image, one titled panel per map, on a grid."""
+
+    title_height = 26
+    gap = 6
+    max_width = 2560
+
+    def __init__(self, name: str | None = None, alpha: float = 0.5, **kwargs):
+        super().__init__(name=name or f'featmap_visualizer_{next(_ids)}', **kwargs)
+        self.alpha = alpha
+
+    # ---------------------------------------------------------------- detections
+    @staticmethod
+    def draw_detections(image: np.ndarray, bboxes, labels, scores, classes: Sequence[str],
+                        palette=None, thickness: int = 2) -> np.ndarray:
+        """Boxes with 'class score' labels on a copy of an RGB image (boxes in image pixels)."""
+        out = image.copy()
+        colours = class_colours(palette, len(classes))
+        bboxes, labels, scores = (np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v)
+                                  for v in (bboxes, labels, scores))
+        scale = max(0.4, min(out.shape[:2]) / 900)
+        for box, label, score in zip(bboxes, labels, scores):
+            x1, y1, x2, y2 = (int(round(v)) for v in box)
+            colour = colours[int(label) % len(colours)]
+            cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
+            name = classes[int(label)] if int(label) < len(classes) else str(int(label))
+            text = f'{name} {float(score):.2f}'
+            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+            ty = max(y1, th + base + 2)
+            cv2.rectangle(out, (x1, ty - th - base - 2), (x1 + tw + 4, ty), colour, -1)
+            cv2.putText(out, text, (x1 + 2, ty - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                        (0, 0, 0) if sum(colour) > 380 else (255, 255, 255), 1, cv2.LINE_AA)
+        return out
+
+    # ---------------------------------------------------------------- feature maps
+    def draw_featmap(self, featmap: torch.Tensor, overlaid_image: np.ndarray,
+                     meta: LetterboxMeta | None = None, channel_reduction: str | None = 'squeeze_mean',
+                     topk: int = 20, arrangement: tuple[int, int] = (4, 5), alpha: float | None = None,
+                     title: str = '') -> list[tuple[str, np.ndarray]]:
+        """One (C, H, W) map -> titled overlays on the RGB image, aligned through ``meta``.
+
+        Returns [(title, panel)]: one panel after a channel reduction, ``topk`` panels without.
+        """
+        check_display(featmap.shape[0], channel_reduction, topk, arrangement, title or 'feature map')
+        alpha = self.alpha if alpha is None else alpha
+        panels = []
+        for suffix, m in select_maps(featmap, channel_reduction, topk):
+            aligned = align_to_image(m, meta, overlaid_image.shape[:2])
+            heat = convert_overlay_heatmap(aligned, overlaid_image, alpha)
+            panels.append((f'{title} {suffix}'.strip(), heat))
+        return panels
+
+    def _titled(self, panel: np.ndarray, title: str, scale: float) -> np.ndarray:
+        if scale != 1:
+            panel = cv2.resize(panel, (max(1, round(panel.shape[1] * scale)), max(1, round(panel.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
+        band = np.full((self.title_height, panel.shape[1], 3), 255, np.uint8)
+        font_scale = 0.55
+        (tw, _), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+        if tw > panel.shape[1] - 8:  # keep the whole title inside the panel
+            font_scale *= (panel.shape[1] - 8) / tw
+        cv2.putText(band, title, (4, self.title_height - 8), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        return np.vstack([band, panel])
+
+    def arrange(self, blocks: list[list[tuple[str, np.ndarray]]], cols: int | None = None) -> np.ndarray:
+        """Lay titled panels on one white canvas; none is dropped.
+
+        ``blocks`` is a list of panel groups: one group per map. Groups of one panel share one grid
+        (as square as possible); a group of several (top-k channels) gets ``cols`` columns.
+        """
+        panels = [p for block in blocks for p in block]
+        if not panels:
+            raise ValueError('nothing to arrange')
+        h, w = panels[0][1].shape[:2]
+        grouped = any(len(block) > 1 for block in blocks)
+        if cols is None:
+            cols = max(len(b) for b in blocks) if grouped else grid_shape(len(panels))[1]
+        # Each panel's (row, col): a group of several panels starts on a row of its own.
+        places, r, c = [], 0, 0
+        for block in blocks:
+            if grouped and c:
+                r, c = r + 1, 0
+            for panel in block:
+                places.append((r, c, panel))
+                r, c = (r + 1, 0) if c + 1 == cols else (r, c + 1)
+        rows = r + (1 if c else 0)
+        scale = min(1.0, self.max_width / (cols * w))
+        ph, pw = round(h * scale) + self.title_height, round(w * scale)
+        g = self.gap
+        canvas = np.full((rows * (ph + g) + g, cols * (pw + g) + g, 3), 255, np.uint8)
+        for r, c, (title, panel) in places:
+            tile = self._titled(panel, title, scale)
+            y, x = g + r * (ph + g), g + c * (pw + g)
+            canvas[y:y + tile.shape[0], x:x + tile.shape[1]] = tile[:ph, :pw]
+        self.drawn = canvas
+        return canvas
+
+    def show_image(self, image: np.ndarray, win_name: str = 'image', wait_time: float = 0):
+        self.show(image, win_name=win_name, wait_time=wait_time)
