@@ -17,11 +17,15 @@ def parse_args(argv=None):
     p.add_argument('--resume', nargs='?', const='auto', default=None,
                    help='resume from the latest checkpoint in the work dir, or from the given one')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow checkpoints that hold pickled Python objects (MMEngine training checkpoints)')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.trust_checkpoint:  # torch >= 2.6 loads weights only by default; MMEngine's Runner cannot say otherwise
+        os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     runner = build_runner(args.config, args.work_dir, args.cfg_options)
     if args.resume == 'auto':
         runner._resume = True

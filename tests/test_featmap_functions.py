@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from mmyolo_vis.errors import UserError
+from mmyolo_vis.featmap import (LetterboxMeta, align_to_image, check_display, grid_shape, parse_channel_reduction,
+                                reduce_channels, select_maps, topk_channels)
+
+
+def feat():
+    f = torch.zeros(4, 2, 3)
+    f[0] = 1.0
+    f[2, 1, 2] = 10.0  # largest sum
+    f[3] = -1.0
+    return f
+
+
+def test_reductions():
+    f = feat()
+    assert torch.allclose(reduce_channels(f, 'squeeze_mean')[0, 1, 2], torch.tensor((1 + 10 - 1) / 4))
+    assert torch.equal(reduce_channels(f, 'select_max'), f[2:3])
+    assert reduce_channels(f, None) is f
+    idx, maps = topk_channels(f, 2)
+    assert idx == [2, 0] and maps.shape == (2, 2, 3)
+    labels = [s for s, _ in select_maps(f, None, 3)]
+    assert labels == ['ch 2', 'ch 0', 'ch 1']
+
+
+def test_parse_channel_reduction():
+    assert parse_channel_reduction('None') is None
+    assert parse_channel_reduction('select_max') == 'select_max'
+    with pytest.raises(UserError, match="--channel-reduction 'max'"):
+        parse_channel_reduction('max')
+
+
+def test_display_checks():
+    with pytest.raises(UserError, match='set --channel-reduction'):
+        check_display(64, None, -1, (2, 2))
+    check_display(3, None, -1, (2, 2))
+    check_display(1, None, 0, (2, 2))
+    with pytest.raises(UserError, match='rows\\*cols at least topk'):
+        check_display(64, None, 5, (2, 2))
+    with pytest.raises(UserError, match='at least 1'):
+        check_display(64, 'select_max', 5, (0, 2))
+
+
+def test_grid_shape_never_drops_a_panel():
+    for n in range(1, 20):
+        r, c = grid_shape(n)
+        assert r * c >= n and (r - 1) * c < n
+    assert grid_shape(5) == (2, 3) and grid_shape(9) == (3, 3) and grid_shape(6) == (2, 3)
+
+
+def test_letterbox_meta_from_mmyolo_and_mmdet():
+    m = LetterboxMeta.from_metainfo(dict(ori_shape=(300, 600), img_shape=(320, 320, 3),
+                                         pad_param=np.array([80, 80, 0, 0], np.float32),
+                                         batch_input_shape=(320, 320)))
+    assert m.content_tlhw == (80.0, 0.0, 160.0, 320.0)
+    m2 = LetterboxMeta.from_metainfo(dict(ori_shape=(300, 600), img_shape=(400, 800), batch_input_shape=(416, 800)))
+    assert m2.content_tlhw == (0.0, 0.0, 400.0, 800.0) and m2.input_hw == (416, 800)
+
+
+def test_align_puts_each_cell_over_its_pixels():
+    # 600x300 image letterboxed into 320x320: scale 8/15, 80 px of padding above and below.
+    meta = LetterboxMeta((300, 600), (320, 320), (80.0, 0.0, 160.0, 320.0))
+    f = np.zeros((40, 40), np.float32)  # stride 8
+    f[15, 30] = 1.0  # input pixels y 120..128, x 240..248 -> original y 75..90, x 450..465
+    out = align_to_image(f, meta)
+    assert out.shape == (300, 600)
+    y, x = np.unravel_index(out.argmax(), out.shape)
+    assert 75 <= y <= 90 and 450 <= x <= 465
+    # Without meta the map is stretched over the image (the naive, shifted placement).
+    naive = align_to_image(f, None, (300, 600))
+    y2, _ = np.unravel_index(naive.argmax(), naive.shape)
+    assert not 75 <= y2 <= 90
