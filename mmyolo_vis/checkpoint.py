@@ -46,8 +46,8 @@ def load_checkpoint_file(path: str, trust: bool = False) -> dict:
             raise UserError(f'{path}: not a readable checkpoint ({str(e).splitlines()[0]})') from None
         raise UserError(f'{path}: this checkpoint holds pickled Python objects besides tensors; '
                         'load it only if you trust its source, with --trust-checkpoint') from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise UserError(f'{path}: not a readable checkpoint ({str(e).splitlines()[0]})') from None
+    except Exception as e:  # truncated or foreign files fail in many ways (struct, zip, EOF, runtime)
+        raise UserError(f'{path}: not a readable checkpoint ({(str(e).splitlines() or [type(e).__name__])[0]})') from None
     if not isinstance(ckpt, dict):
         raise UserError(f'{path}: not a checkpoint (expected a dict of tensors, got {type(ckpt).__name__})')
     return ckpt

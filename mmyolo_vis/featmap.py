@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from .errors import UserError
+from .errors import SettingsError, UserError
 
 CHANNEL_REDUCTIONS = ('squeeze_mean', 'select_max', None)
 
@@ -27,13 +27,13 @@ def check_display(num_channels: int, channel_reduction: str | None, topk: int,
     """Raise a UserError for a combination that cannot be shown."""
     rows, cols = arrangement
     if rows < 1 or cols < 1:
-        raise UserError(f'--arrangement {rows} {cols}: rows and columns must be at least 1')
+        raise SettingsError(f'--arrangement {rows} {cols}: rows and columns must be at least 1')
     if channel_reduction is None:
         if topk > 0 and rows * cols < topk:
-            raise UserError(f'--arrangement {rows} {cols} has {rows * cols} places for --topk {topk} maps; '
+            raise SettingsError(f'--arrangement {rows} {cols} has {rows * cols} places for --topk {topk} maps; '
                             'make rows*cols at least topk')
         if topk <= 0 and num_channels not in (1, 3):
-            raise UserError(f'{name} has {num_channels} channels: with --topk {topk} set --channel-reduction '
+            raise SettingsError(f'{name} has {num_channels} channels: with --topk {topk} set --channel-reduction '
                             'squeeze_mean or select_max, or a positive --topk')
 
 
@@ -72,10 +72,11 @@ def select_maps(feat: torch.Tensor, channel_reduction: str | None, topk: int) ->
 
 
 def grid_shape(n: int, cols: int | None = None) -> tuple[int, int]:
-    """Rows and columns for ``n`` panels: as square as possible, never fewer places than panels."""
+    """Rows and columns for ``n`` panels: one row up to 3, then as square as possible; never fewer
+    places than panels."""
     if n <= 0:
         return 0, 0
-    cols = cols or math.ceil(math.sqrt(n))
+    cols = cols or (n if n <= 3 else math.ceil(math.sqrt(n)))
     return math.ceil(n / cols), cols
 
 

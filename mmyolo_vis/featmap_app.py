@@ -9,7 +9,7 @@ import numpy as np
 
 from .capture import capture
 from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
-from .errors import UserError
+from .errors import SettingsError, UserError
 from .featmap import LetterboxMeta, check_display, parse_channel_reduction
 from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
 
@@ -117,6 +117,8 @@ def main(argv=None) -> int:
                 write_npz(os.path.splitext(out)[0] + '.npz', maps)
             if args.show:
                 demo.visualizer.show_image(picture, win_name=source.name)
+        except SettingsError:
+            raise
         except UserError as e:
             failed += 1
             logger.error('error: %s (skipped)', e)

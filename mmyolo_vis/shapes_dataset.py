@@ -207,13 +207,20 @@ def generate_split(root: Path, split: str, num_images: int, seed: int,
     write_json(root / 'annotations' / f'{split}.json', coco_annotations(images, objects))
 
 
-def generate_large_scene(image_path: Path, ann_path: Path, seed: int, width=4000, height=3000,
-                         num_objects=180, min_size=12, max_size=40, quality=85):
-    """A large scene holding many small objects, for sliced inference."""
+def generate_scene(image_path: Path, ann_path: Path, seed: int, width: int, height: int, num_objects: int,
+                   min_size: float, max_size: float, clutter: int, max_overlap: float = 0.3,
+                   noisy: bool = True, quality: int = 92) -> int:
+    """One scene with its own annotation file; returns the number of objects."""
     rng = np.random.default_rng(seed)
-    img, objs = render_scene(rng, width, height, num_objects, min_size, max_size,
-                             clutter=num_objects, max_overlap=0.0, noisy=False)
+    img, objs = render_scene(rng, width, height, num_objects, min_size, max_size, clutter, max_overlap, noisy)
     write_image(image_path, img, quality)
     info = dict(id=1, file_name=image_path.name, width=width, height=height)
     write_json(ann_path, coco_annotations([info], [objs]))
     return len(objs)
+
+
+def generate_large_scene(image_path: Path, ann_path: Path, seed: int, width=4000, height=3000,
+                         num_objects=180, min_size=12, max_size=40, quality=85) -> int:
+    """A large scene holding many small objects, for sliced inference."""
+    return generate_scene(image_path, ann_path, seed, width, height, num_objects, min_size, max_size,
+                          clutter=num_objects, max_overlap=0.0, noisy=False, quality=quality)

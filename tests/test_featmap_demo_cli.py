@@ -1,5 +1,5 @@
 """The feature-map demo end to end on a tiny random YOLOv5: outputs, naming and every bad input."""
-import shutil
+import argparse
 
 import cv2
 import numpy as np
@@ -103,7 +103,7 @@ def test_checkpoint_problems(capsys, tmp_path, tiny_runner):
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'other.pth', *common)
     assert code == 2 and 'checkpoint does not fit this model' in err and 'differ in shape' in err
     # a checkpoint holding arbitrary pickled objects is refused unless trusted
-    torch.save({'state_dict': tiny_runner.model.state_dict(), 'meta': {'obj': Exception('x')}}, tmp_path / 'pickled.pth')
+    torch.save({'state_dict': tiny_runner.model.state_dict(), 'meta': {'obj': argparse.Namespace(x=1)}}, tmp_path / 'pickled.pth')
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'pickled.pth', *common)
     assert code == 2 and '--trust-checkpoint' in err
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'pickled.pth', *common, '--trust-checkpoint')
@@ -145,7 +145,7 @@ def test_preview_model_lists_names_and_shapes(capsys, base, tmp_path):
     code, out, _ = run(capsys, *base(img), '--preview-model')
     assert code == 0
     line = next(l for l in out.splitlines() if l.rstrip().endswith(' backbone.stage4'))
-    assert '(1, 32, 5, 5)' in line  # 160 px input, stride 32, 256*0.125 channels
+    assert '(1, 128, 5, 5)' in line  # 160 px input, stride 32, 1024*0.125 channels
     assert any(l.rstrip().endswith('neck.out_layers.2') for l in out.splitlines())
     assert not (tmp_path / 'out').exists()
 

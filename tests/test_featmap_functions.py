@@ -48,7 +48,7 @@ def test_grid_shape_never_drops_a_panel():
     for n in range(1, 20):
         r, c = grid_shape(n)
         assert r * c >= n and (r - 1) * c < n
-    assert grid_shape(5) == (2, 3) and grid_shape(9) == (3, 3) and grid_shape(6) == (2, 3)
+    assert grid_shape(3) == (1, 3) and grid_shape(5) == (2, 3) and grid_shape(9) == (3, 3) and grid_shape(6) == (2, 3)
 
 
 def test_letterbox_meta_from_mmyolo_and_mmdet():

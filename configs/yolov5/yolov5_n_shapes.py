@@ -19,7 +19,7 @@ anchors = [
 max_epochs = 24
 close_mosaic_epochs = 3
 train_batch_size_per_gpu = 8
-train_num_workers = 2
+train_num_workers = 1
 base_lr = 0.01
 affine_scale = 0.5
 num_det_layers = 3
@@ -77,6 +77,9 @@ train_dataloader = dict(
     num_workers=train_num_workers,
     persistent_workers=True,
     pin_memory=False,
+    # mmengine adds `_scope_` to every typed dict of a `mmyolo::` base, and its dataloader builder
+    # passes it on to the collate function, which rejects it: restate the collate_fn plainly.
+    collate_fn=dict(_delete_=True, type='yolov5_collate'),
     dataset=dict(
         data_root=data_root,
         metainfo=metainfo,
