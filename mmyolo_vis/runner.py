@@ -120,6 +120,9 @@ class ModelRunner:
         model.dataset_meta = _dataset_meta(self.cfg, meta)
         model.cfg = self.cfg
         self.model = model.to(self.device).eval()
+        if self.device.startswith('cuda'):
+            from .nms import install_nms_fallback
+            install_nms_fallback()
         with DefaultScope.overwrite_default_scope(scope):
             self.pipeline = Compose(test_pipeline_cfg(self.cfg))
 

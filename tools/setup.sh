@@ -10,6 +10,8 @@ PYTHON="${PYTHON:-python3.11}"
 VENV="$ROOT/.venv"
 CACHE="${MMYOLO_VIS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmyolo-vis}"
 log() { printf '[setup] %s\n' "$*"; }
+# pip.conf on this kind of machine names local index folders that may not exist: hide that noise only.
+exec 2> >(grep -v --line-buffered "is ignored: it is neither a file nor a directory" >&2)
 
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV with $($PYTHON --version)"
