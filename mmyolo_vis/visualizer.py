@@ -44,18 +44,21 @@ class FeatmapVisualizer(Visualizer):
     @staticmethod
     def draw_detections(image: np.ndarray, bboxes, labels, scores, classes: Sequence[str],
                         palette=None, thickness: int = 2) -> np.ndarray:
-        """Boxes with 'class score' labels on a copy of an RGB image (boxes in image pixels)."""
+        """Boxes with 'class score' labels on a copy of an RGB image (boxes in image pixels).
+
+        ``scores`` None draws class names only (ground truth)."""
         out = image.copy()
         colours = class_colours(palette, len(classes))
-        bboxes, labels, scores = (np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v)
-                                  for v in (bboxes, labels, scores))
+        bboxes, labels = (np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v) for v in (bboxes, labels))
+        scores = [None] * len(bboxes) if scores is None else np.asarray(
+            scores.cpu() if isinstance(scores, torch.Tensor) else scores)
         scale = max(0.4, min(out.shape[:2]) / 900)
         for box, label, score in zip(bboxes, labels, scores):
             x1, y1, x2, y2 = (int(round(v)) for v in box)
             colour = colours[int(label) % len(colours)]
             cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
             name = classes[int(label)] if int(label) < len(classes) else str(int(label))
-            text = f'{name} {float(score):.2f}'
+            text = name if score is None else f'{name} {float(score):.2f}'
             (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
             ty = max(y1, th + base + 2)
             cv2.rectangle(out, (x1, ty - th - base - 2), (x1 + tw + 4, ty), colour, -1)
