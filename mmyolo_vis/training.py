@@ -1,18 +1,35 @@
 """MMEngine Runner set-up shared by tools/train.py and tools/test.py."""
 from __future__ import annotations
 
+import argparse
+import os
 import os.path as osp
 
 
-def build_runner(config: str, work_dir: str | None = None, cfg_options: dict | None = None,
-                 load_from: str | None = None):
+def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
+    from mmengine.config import DictAction
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
+    if checkpoint:
+        p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow checkpoints that hold pickled Python objects (MMEngine training checkpoints)')
+    return p
+
+
+def build_runner(args: argparse.Namespace, load_from: str | None = None, resume: bool = False):
     from mmengine.runner import Runner
 
     from .runner import load_config
-    cfg = load_config(config, cfg_options)
-    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(config.split('::')[-1]))[0])
+    if args.trust_checkpoint:  # torch >= 2.6 loads weights only by default; MMEngine's Runner cannot say otherwise
+        os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
     cfg.launcher = 'none'
-    if load_from:
+    cfg.resume = resume
+    if load_from or resume:
         cfg.load_from = load_from
     return Runner.from_cfg(cfg)
