@@ -89,7 +89,8 @@ class ModelRunner:
     """
 
     def __init__(self, config: str, checkpoint: str | None, device: str | None = 'cpu',
-                 cfg_options: dict | None = None, trust_checkpoint: bool = False):
+                 cfg_options: dict | None = None, trust_checkpoint: bool = False, tta: bool = False,
+                 deploy: bool = False):
         from mmengine.dataset import Compose
         from mmengine.model import revert_sync_batchnorm
         from mmengine.registry import DefaultScope, init_default_scope
@@ -103,6 +104,13 @@ class ModelRunner:
         init_default_scope(scope)
         self.scope = scope
         self.cfg.model.setdefault('backbone', {}).pop('init_cfg', None)  # never fetch pretrained weights
+        self.tta = tta
+        if tta:  # as MMYOLO's demos do: wrap the model in the config's TTA model, use the TTA pipeline
+            if 'tta_model' not in self.cfg or 'tta_pipeline' not in self.cfg:
+                raise UserError(f'{config}: the config defines no tta_model / tta_pipeline; drop --tta')
+            from mmengine.config import ConfigDict
+            self.cfg.model = ConfigDict(**self.cfg.tta_model, module=self.cfg.model)
+            self.cfg.test_dataloader.dataset.pipeline = self.cfg.tta_pipeline
         ckpt = None
         if checkpoint is not None:  # read the file before the (slower) build, so a bad one fails fast
             ckpt = load_checkpoint_file(fetch(checkpoint), trust_checkpoint)
@@ -115,8 +123,11 @@ class ModelRunner:
         model = revert_sync_batchnorm(model)
         meta = {}
         if ckpt is not None:
-            load_into(model, ckpt, checkpoint)
+            load_into(model.module if tta else model, ckpt, checkpoint)
             meta = ckpt.get('meta', {}) or {}
+        if deploy:  # fuse re-parameterisable blocks (RepVGG and the like), as MMYOLO's --deploy
+            from mmyolo.utils import switch_to_deploy
+            switch_to_deploy(model)
         model.dataset_meta = _dataset_meta(self.cfg, meta)
         model.cfg = self.cfg
         self.model = model.to(self.device).eval()
@@ -148,4 +159,15 @@ class ModelRunner:
         return self.model(**data, mode='predict')
 
     def infer(self, images: list[np.ndarray]) -> list:
-        return self.predict(self.preprocess(self.prepare(images)))
+        """BGR images -> DetDataSamples: one batched forward pass (one per image with TTA)."""
+        if not self.tta:
+            return self.predict(self.preprocess(self.prepare(images)))
+        from mmengine.registry import DefaultScope
+        results = []
+        for img in images:  # TTA batches hold the augmented views of one image
+            with DefaultScope.overwrite_default_scope(self.scope):
+                data = self.pipeline(dict(img=img, img_id=0))
+            data = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
+            with torch.no_grad():
+                results.append(self.model.test_step(data)[0])
+        return results

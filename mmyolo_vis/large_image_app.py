@@ -1,0 +1,167 @@
+"""The large-image demo: slice, run batched, shift and clip, merge, draw, write."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+
+import cv2
+import numpy as np
+
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, run_main, setup_logging
+from .errors import SettingsError, UserError
+from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
+
+logger = logging.getLogger('mmyolo_vis')
+MAX_OUTPUT_SIDE = 8192
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description='Detect small objects in large images by sliced inference.')
+    add_common_args(p)
+    p.add_argument('--patch-size', type=int, default=640, help='patch side in pixels (default 640)')
+    p.add_argument('--patch-overlap-ratio', type=float, default=0.25, help='overlap of neighbouring patches (default 0.25)')
+    p.add_argument('--batch-size', type=int, default=1, help='patches per forward pass (default 1)')
+    p.add_argument('--merge-nms-type', default='nms', choices=MERGE_TYPES, help='how patch detections merge (default nms)')
+    p.add_argument('--merge-metric', default='iou', choices=MERGE_METRICS, help='overlap measure for merging (default iou)')
+    p.add_argument('--merge-iou-thr', type=float, default=0.25, help='overlap threshold for merging (default 0.25)')
+    p.add_argument('--full-image', action='store_true', help='also run the whole image once and merge it in')
+    p.add_argument('--debug', action='store_true', help='also write <name>_debug with the patch grid and unmerged boxes')
+    p.add_argument('--save-patch', action='store_true', help='with --debug: also write each patch with its boxes')
+    p.add_argument('--tta', action='store_true', help="test-time augmentation with the config's tta_model")
+    p.add_argument('--deploy', action='store_true', help='switch re-parameterisable blocks to deploy mode')
+    p.add_argument('--export-json', action='store_true',
+                   help='also write <name>.json: detections in COCO results format, original-image pixels')
+    p.add_argument('--full-size-output', action='store_true',
+                   help=f'write the picture at full size even when a side exceeds {MAX_OUTPUT_SIDE} px')
+    return p
+
+
+def coco_results(dets: Detections, image_id=1) -> list[dict]:
+    """COCO results format; ``category_id`` is the 1-based index of the model's class (as in the shapes
+    dataset), ``category`` its name."""
+    return [dict(image_id=image_id, category_id=int(l) + 1, bbox=[round(float(x1), 2), round(float(y1), 2),
+                 round(float(x2 - x1), 2), round(float(y2 - y1), 2)], score=round(float(s), 5))
+            for (x1, y1, x2, y2), s, l in zip(dets.boxes, dets.scores, dets.labels)]
+
+
+class LargeImageDemo:
+    def __init__(self, runner, patch_size=640, overlap=0.25, batch_size=1, score_thr=0.3, merge_type='nms',
+                 merge_metric='iou', merge_thr=0.25, full_image=False):
+        self.runner = runner
+        self.predictor = SlicedPredictor(runner, patch_size, overlap, batch_size, score_thr)
+        self.merge_args = (merge_type, merge_metric, merge_thr)
+        self.full_image = full_image
+        self.score_thr = score_thr
+
+    def detect(self, image: np.ndarray, progress_desc: str | None = None):
+        """-> (merged detections, unmerged detections, patch windows)."""
+        h, w = image.shape[:2]
+        if h == 0 or w == 0:
+            raise UserError('the image is empty (zero size)')
+        windows = self.predictor.windows(h, w)
+        if len(windows) == 1 and (h < self.predictor.patch_size or w < self.predictor.patch_size):
+            logger.info('the image (%dx%d) is smaller than --patch-size %d: it runs as one patch',
+                        w, h, self.predictor.patch_size)
+        bar = None
+        if progress_desc is not None:
+            import sys
+
+            from tqdm import tqdm
+            bar = tqdm(total=len(windows), desc=progress_desc, unit='patch', file=sys.stderr, dynamic_ncols=True)
+        try:
+            unmerged, _ = self.predictor.predict_patches(lambda x1, y1, x2, y2: image[y1:y2, x1:x2], h, w,
+                                                         bar.update if bar else None, windows)
+        finally:
+            if bar:
+                bar.close()
+        if self.full_image and len(windows) > 1:
+            whole = Detections.from_instances(self.runner.infer([image])[0].pred_instances, self.score_thr)
+            unmerged = Detections.concat([unmerged, whole])
+        return merge(unmerged, *self.merge_args, classes=self.runner.classes), unmerged, windows
+
+    def draw(self, image: np.ndarray, dets: Detections, scale: float = 1.0) -> np.ndarray:
+        from .visualizer import FeatmapVisualizer
+        rgb = np.ascontiguousarray(image[..., ::-1])
+        if scale != 1.0:
+            rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return FeatmapVisualizer.draw_detections(rgb, dets.boxes * scale, dets.labels, dets.scores,
+                                                 self.runner.classes, self.runner.model.dataset_meta.get('palette'),
+                                                 thickness=1 if scale < 1 else 2)
+
+    def draw_debug(self, image, unmerged: Detections, windows, scale: float = 1.0) -> np.ndarray:
+        pic = self.draw(image, unmerged, scale)
+        for x1, y1, x2, y2 in windows:
+            cv2.rectangle(pic, (int(x1 * scale), int(y1 * scale)), (int(x2 * scale) - 1, int(y2 * scale) - 1),
+                          (255, 255, 255), 1)
+        return pic
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    if not 0 <= args.patch_overlap_ratio < 1:
+        raise UserError(f'--patch-overlap-ratio {args.patch_overlap_ratio}: use a value in [0, 1)')
+    if args.patch_size < 1 or args.batch_size < 1:
+        raise UserError('--patch-size and --batch-size must be positive')
+    if args.merge_nms_type == 'soft_nms' and args.merge_metric != 'iou':
+        raise UserError('--merge-nms-type soft_nms works with --merge-metric iou only')
+    sources, problems = collect_sources(args.img)
+    for p in problems:
+        fail(p)
+    if not sources:
+        return EXIT_BAD_INPUT
+    outputs = [output_path(args.out_dir, s) for s in sources]
+    check_outputs(outputs, sources)
+    ensure_writable_dir(args.out_dir)
+
+    from .runner import ModelRunner
+    from .writer import write_rgb
+    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint,
+                         tta=args.tta, deploy=args.deploy)
+    demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
+                          args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image)
+    failed = 0
+    for source, out in zip(sources, outputs):
+        try:
+            image = source.load()
+            merged, unmerged, windows = demo.detect(image, progress_desc=os.path.basename(out))
+            h, w = image.shape[:2]
+            scale = 1.0 if args.full_size_output else min(1.0, MAX_OUTPUT_SIDE / max(h, w))
+            if scale < 1:
+                logger.info('%s is %dx%d: the picture is written at %.3g scale (--full-size-output for full size)',
+                            source.name, w, h, scale)
+            picture = demo.draw(image, merged, scale)
+            write_rgb(out, picture)
+            stem = os.path.splitext(out)[0]
+            if args.export_json:
+                with open(stem + '.json', 'w') as f:
+                    json.dump(coco_results(merged), f)
+            if args.debug:
+                write_rgb(stem + '_debug' + os.path.splitext(out)[1], demo.draw_debug(image, unmerged, windows, scale))
+                if args.save_patch:
+                    for i, (x1, y1, x2, y2) in enumerate(windows):
+                        inside = (unmerged.boxes[:, 0] >= x1) & (unmerged.boxes[:, 2] <= x2) & \
+                                 (unmerged.boxes[:, 1] >= y1) & (unmerged.boxes[:, 3] <= y2)
+                        patch = unmerged.select(inside)
+                        patch.boxes = patch.boxes - np.array([x1, y1, x1, y1], np.float32)
+                        write_rgb(os.path.join(stem + '_patches', f'{i:04d}_{x1}_{y1}.jpg'),
+                                  demo.draw(np.ascontiguousarray(image[y1:y2, x1:x2]), patch))
+            logger.info('%s: %d patches, %d boxes before merging, %d after', source.name, len(windows),
+                        len(unmerged), len(merged))
+            if args.show:
+                from .visualizer import FeatmapVisualizer
+                FeatmapVisualizer().show(picture, win_name=source.name)
+        except SettingsError:
+            raise
+        except UserError as e:
+            failed += 1
+            logger.error('error: %s (skipped)', e)
+    logger.info('wrote %d picture(s) to %s', len(sources) - failed, args.out_dir)
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+
+
+def cli(argv=None) -> int:
+    return run_main(lambda: main(argv))
