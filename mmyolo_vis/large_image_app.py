@@ -12,6 +12,7 @@ import numpy as np
 from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, run_main, setup_logging
 from .errors import SettingsError, UserError
 from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+from .large_reader import open_large, thumbnail
 from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
 
 logger = logging.getLogger('mmyolo_vis')
@@ -56,9 +57,9 @@ class LargeImageDemo:
         self.full_image = full_image
         self.score_thr = score_thr
 
-    def detect(self, image: np.ndarray, progress_desc: str | None = None):
-        """-> (merged detections, unmerged detections, patch windows)."""
-        h, w = image.shape[:2]
+    def detect(self, reader, progress_desc: str | None = None):
+        """-> (merged detections, unmerged detections, patch windows) for an ArrayReader or TiffReader."""
+        h, w = reader.shape
         if h == 0 or w == 0:
             raise UserError('the image is empty (zero size)')
         windows = self.predictor.windows(h, w)
@@ -72,27 +73,34 @@ class LargeImageDemo:
             from tqdm import tqdm
             bar = tqdm(total=len(windows), desc=progress_desc, unit='patch', file=sys.stderr, dynamic_ncols=True)
         try:
-            unmerged, _ = self.predictor.predict_patches(lambda x1, y1, x2, y2: image[y1:y2, x1:x2], h, w,
-                                                         bar.update if bar else None, windows)
+            unmerged, _ = self.predictor.predict_patches(reader.read, h, w, bar.update if bar else None, windows)
         finally:
             if bar:
                 bar.close()
         if self.full_image and len(windows) > 1:
-            whole = Detections.from_instances(self.runner.infer([image])[0].pred_instances, self.score_thr)
-            unmerged = Detections.concat([unmerged, whole])
+            unmerged = Detections.concat([unmerged, self.whole_image(reader)])
         return merge(unmerged, *self.merge_args, classes=self.runner.classes), unmerged, windows
 
-    def draw(self, image: np.ndarray, dets: Detections, scale: float = 1.0) -> np.ndarray:
+    def whole_image(self, reader) -> Detections:
+        """One pass over the whole picture (a TIFF is first shrunk band by band)."""
+        from .large_reader import thumbnail
+        h, w = reader.shape
+        scale = min(1.0, 4096 / max(h, w))
+        small = thumbnail(reader, scale)
+        dets = Detections.from_instances(self.runner.infer([small])[0].pred_instances, self.score_thr)
+        dets.boxes = dets.boxes / scale
+        return dets
+
+    def draw(self, image_bgr: np.ndarray, dets: Detections, scale: float = 1.0) -> np.ndarray:
+        """Detections over ``image_bgr``, which is the picture already scaled by ``scale``."""
         from .visualizer import FeatmapVisualizer
-        rgb = np.ascontiguousarray(image[..., ::-1])
-        if scale != 1.0:
-            rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        return FeatmapVisualizer.draw_detections(rgb, dets.boxes * scale, dets.labels, dets.scores,
-                                                 self.runner.classes, self.runner.model.dataset_meta.get('palette'),
+        return FeatmapVisualizer.draw_detections(np.ascontiguousarray(image_bgr[..., ::-1]), dets.boxes * scale,
+                                                 dets.labels, dets.scores, self.runner.classes,
+                                                 self.runner.model.dataset_meta.get('palette'),
                                                  thickness=1 if scale < 1 else 2)
 
-    def draw_debug(self, image, unmerged: Detections, windows, scale: float = 1.0) -> np.ndarray:
-        pic = self.draw(image, unmerged, scale)
+    def draw_debug(self, image_bgr, unmerged: Detections, windows, scale: float = 1.0) -> np.ndarray:
+        pic = self.draw(image_bgr, unmerged, scale)
         for x1, y1, x2, y2 in windows:
             cv2.rectangle(pic, (int(x1 * scale), int(y1 * scale)), (int(x2 * scale) - 1, int(y2 * scale) - 1),
                           (255, 255, 255), 1)
@@ -125,14 +133,16 @@ def main(argv=None) -> int:
                           args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image)
     failed = 0
     for source, out in zip(sources, outputs):
+        reader = None
         try:
-            image = source.load()
-            merged, unmerged, windows = demo.detect(image, progress_desc=os.path.basename(out))
-            h, w = image.shape[:2]
+            reader = open_large(source.location, source.load)
+            merged, unmerged, windows = demo.detect(reader, progress_desc=os.path.basename(out))
+            h, w = reader.shape
             scale = 1.0 if args.full_size_output else min(1.0, MAX_OUTPUT_SIDE / max(h, w))
             if scale < 1:
                 logger.info('%s is %dx%d: the picture is written at %.3g scale (--full-size-output for full size)',
                             source.name, w, h, scale)
+            image = thumbnail(reader, scale)
             picture = demo.draw(image, merged, scale)
             write_rgb(out, picture)
             stem = os.path.splitext(out)[0]
@@ -148,7 +158,7 @@ def main(argv=None) -> int:
                         patch = unmerged.select(inside)
                         patch.boxes = patch.boxes - np.array([x1, y1, x1, y1], np.float32)
                         write_rgb(os.path.join(stem + '_patches', f'{i:04d}_{x1}_{y1}.jpg'),
-                                  demo.draw(np.ascontiguousarray(image[y1:y2, x1:x2]), patch))
+                                  demo.draw(np.ascontiguousarray(reader.read(x1, y1, x2, y2)), patch))
             logger.info('%s: %d patches, %d boxes before merging, %d after', source.name, len(windows),
                         len(unmerged), len(merged))
             if args.show:
@@ -159,6 +169,9 @@ def main(argv=None) -> int:
         except UserError as e:
             failed += 1
             logger.error('error: %s (skipped)', e)
+        finally:
+            if reader is not None:
+                reader.close()
     logger.info('wrote %d picture(s) to %s', len(sources) - failed, args.out_dir)
     return EXIT_SOME_FAILED if failed or problems else EXIT_OK
 

@@ -80,3 +80,37 @@ def test_merges_of_two_patches_views_of_one_object():
         merge(d, 'soft_nms', 'ios', 0.25)
     other_class = Detections(d.boxes[:2], d.scores[:2], np.array([0, 1]))
     assert len(merge(other_class, 'nms', 'iou', 0.25)) == 2  # merging is per class
+
+
+@pytest.mark.parametrize('tile', [(64, 48), None])
+def test_tiff_windows_equal_the_picture(tmp_path, tile):
+    import tifffile
+
+    from mmyolo_vis.large_reader import TiffReader, thumbnail
+    rgb = np.random.default_rng(0).integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    path = tmp_path / 'big.tif'
+    tifffile.imwrite(path, rgb, tile=tile, bigtiff=tile is not None, rowsperstrip=37 if tile is None else None)
+    r = TiffReader(str(path))
+    assert r.shape == (300, 410)
+    for win in [(0, 0, 410, 300), (50, 20, 170, 250), (400, 290, 410, 300), (63, 47, 65, 49)]:
+        x1, y1, x2, y2 = win
+        assert np.array_equal(r.read(*win), rgb[y1:y2, x1:x2, ::-1])
+    small = thumbnail(r, 0.5, band=64)
+    assert small.shape == (150, 205, 3)
+    r.close()
+
+
+def test_unreadable_and_truncated_tiff(tmp_path):
+    import tifffile
+
+    from mmyolo_vis.large_reader import TiffReader
+    (tmp_path / 'bad.tif').write_bytes(b'II*\x00garbage')
+    with pytest.raises(UserError, match='not a readable TIFF'):
+        TiffReader(str(tmp_path / 'bad.tif'))
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    tifffile.imwrite(tmp_path / 'cut.tif', rgb, tile=(64, 64))
+    data = (tmp_path / 'cut.tif').read_bytes()
+    (tmp_path / 'cut.tif').write_bytes(data[:len(data) // 2])
+    with pytest.raises(UserError, match='truncated|not a readable TIFF|cannot decode'):
+        r = TiffReader(str(tmp_path / 'cut.tif'))
+        r.read(0, 0, 256, 256)
