@@ -16,7 +16,7 @@ from .large_reader import open_large, thumbnail
 from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
 
 logger = logging.getLogger('mmyolo_vis')
-MAX_OUTPUT_SIDE = 8192
+MAX_OUTPUT_SIDE = 4096
 
 
 def build_parser() -> argparse.ArgumentParser:
