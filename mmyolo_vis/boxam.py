@@ -1,0 +1,123 @@
+"""Box-level activation maps: one map per detection, aligned on the original image."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .cam_methods import GRADIENT_METHODS, build_cam
+from .detector_cam import BoxScoreTarget, DetectorScores, default_target_layers, match_priors, to_input_coords
+from .errors import SettingsError, UserError
+from .featmap import LetterboxMeta, align_to_image
+from .layers import resolve_layer
+
+logger = logging.getLogger('mmyolo_vis')
+
+
+@dataclass
+class BoxMaps:
+    boxes: np.ndarray  # (K, 4) original-image pixels
+    labels: np.ndarray
+    scores: np.ndarray
+    maps: np.ndarray  # (K, H, W) in [0, 1], original-image pixels
+
+    def combined(self, norm_in_bbox: bool = False) -> np.ndarray:
+        """One map for the picture: the max over boxes (each normalised inside its box with norm_in_bbox)."""
+        if not len(self.maps):
+            return np.zeros(self.maps.shape[1:], np.float32)
+        if not norm_in_bbox:
+            return self.maps.max(0)
+        out = np.zeros(self.maps.shape[1:], np.float32)
+        h, w = out.shape
+        for m, (x1, y1, x2, y2) in zip(self.maps, self.boxes):
+            x1, y1 = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
+            x2, y2 = min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            inside = m[y1:y2, x1:x2]
+            inside = (inside - inside.min()) / (inside.max() - inside.min() + 1e-7)
+            out[y1:y2, x1:x2] = np.maximum(out[y1:y2, x1:x2], inside)
+        return out
+
+
+class BoxAM:
+    """Builds the CAM once; ``run(image)`` gives the detections and one map per box."""
+
+    def __init__(self, runner, method: str = 'gradcam', target_layers: list[str] | None = None,
+                 score_thr: float = 0.3, topk: int = 10, classes: list[str] | None = None, batch_size: int = 32,
+                 ratio_channels_to_ablate: float = 1.0, num_masks: int = 1000, aug_smooth: bool = False,
+                 eigen_smooth: bool = False, fast_ablation: bool = True):
+        self.runner = runner
+        self.wrapper = DetectorScores(runner.model)  # checks the family first
+        self.layer_names = list(target_layers or default_target_layers(runner.model))
+        layers = [resolve_layer(runner.model, n)[0] for n in self.layer_names]
+        canonical = [resolve_layer(runner.model, n)[1] for n in self.layer_names]
+        if not 0 < ratio_channels_to_ablate <= 1:
+            raise UserError(f'--ratio-channels-to-ablate {ratio_channels_to_ablate}: use a value in (0, 1]')
+        if batch_size < 1 or num_masks < 1:
+            raise UserError('--batch-size and --num-masks must be positive')
+        self.class_ids = None
+        if classes:
+            known = list(runner.classes)
+            unknown = [c for c in classes if c not in known]
+            if unknown:
+                raise UserError(f'--classes {" ".join(unknown)}: not a class of this model '
+                                f'(it knows {", ".join(known[:20])}{"..." if len(known) > 20 else ""})')
+            self.class_ids = [known.index(c) for c in classes]
+        self.method, self.score_thr, self.topk = method, score_thr, topk
+        self.eigen_smooth = eigen_smooth
+        self.batch_size = batch_size
+        self.cam = build_cam(method, self.wrapper, layers, canonical, batch_size, ratio_channels_to_ablate,
+                             num_masks, aug_smooth, fast_ablation)
+
+    def detections(self, data):
+        result = self.runner.predict(data)[0]
+        inst = result.pred_instances
+        keep = inst.scores > self.score_thr
+        if self.class_ids is not None:
+            keep &= torch.isin(inst.labels, torch.tensor(self.class_ids, device=inst.labels.device))
+        inst = inst[keep]
+        order = torch.argsort(inst.scores, descending=True)
+        if self.topk > 0:
+            order = order[:self.topk]
+        return inst[order], LetterboxMeta.from_metainfo(result.metainfo)
+
+    def run(self, image_bgr: np.ndarray) -> BoxMaps:
+        data = self.runner.preprocess(self.runner.prepare([image_bgr]))
+        inst, meta = self.detections(data)
+        boxes = inst.bboxes.float().cpu().numpy()
+        labels, scores = inst.labels.cpu().numpy(), inst.scores.float().cpu().numpy()
+        if not len(boxes):
+            return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32))
+        inputs = data['inputs']
+        with torch.no_grad():
+            all_scores, all_boxes = self.wrapper.decode(inputs)
+        boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
+        priors = match_priors(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
+                              torch.from_numpy(scores).to(all_scores.device))
+        targets = [BoxScoreTarget(p, l) for p, l in zip(priors, labels)]
+        chunk = len(targets) if self.method in ('drise',) else min(self.batch_size, 8)
+        maps_in = []
+        for s in range(0, len(targets), chunk):
+            try:
+                maps_in.append(self.cam(inputs, boxes_in[s:s + chunk], torch.from_numpy(labels[s:s + chunk]),
+                                        targets[s:s + chunk], self.eigen_smooth))
+            except (TypeError, AttributeError, IndexError) as e:  # a layer off the path to the scores
+                raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: a layer gets no gradient '
+                                    f'from the box scores ({e.__class__.__name__}); pick layers before the head '
+                                    'such as the neck outputs') from None
+            self._check_gradients()
+        maps = np.stack([align_to_image(m, meta) for m in np.concatenate(maps_in)])
+        maps = np.nan_to_num(maps).clip(0, 1)
+        return BoxMaps(boxes, labels, scores, maps.astype(np.float32))
+
+    def _check_gradients(self):
+        cam = getattr(self.cam, 'cam', None)
+        if self.method not in GRADIENT_METHODS or cam is None:
+            return
+        grads = cam.activations_and_grads.gradients
+        if len(grads) < len(self.layer_names) or any(float(g.abs().sum()) == 0 for g in grads):
+            raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: a layer gets no gradient from '
+                                'the box scores; pick layers before the head such as the neck outputs')

@@ -1,0 +1,113 @@
+"""The box activation-map demo: inputs -> model runner -> per-box CAM -> aligned maps -> render -> write."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import numpy as np
+from mmengine.visualization.utils import convert_overlay_heatmap
+
+from .cam_methods import METHODS
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
+from .errors import SettingsError, UserError
+from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+
+logger = logging.getLogger('mmyolo_vis')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description='Box-level activation maps (Grad-CAM, AblationCAM, D-RISE, ...) '
+                                            'of a YOLO-family detector: one map per detected box.')
+    add_common_args(p)
+    p.add_argument('--method', default='gradcam', choices=METHODS, help='CAM method (default gradcam)')
+    p.add_argument('--target-layers', nargs='+', default=None,
+                   help='layers to explain (default: the neck outputs, every pyramid level)')
+    p.add_argument('--topk', type=int, default=10, help='explain the k best boxes, -1 for all (default 10)')
+    p.add_argument('--classes', nargs='+', help='only boxes of these class names')
+    p.add_argument('--per-box', action='store_true', help='also write one picture per box')
+    p.add_argument('--norm-in-bbox', action='store_true', help='normalise each map inside its box')
+    p.add_argument('--eigen-smooth', action='store_true', help='first principal component of weighted activations')
+    p.add_argument('--aug-smooth', action='store_true', help='average over brightness changes of the input')
+    p.add_argument('--batch-size', type=int, default=32, help='ablated channels / masks per forward pass (default 32)')
+    p.add_argument('--ratio-channels-to-ablate', type=float, default=1.0,
+                   help='AblationCAM: share of channels to ablate, in (0, 1] (default 1)')
+    p.add_argument('--num-masks', type=int, default=1000, help='D-RISE: number of random masks (default 1000)')
+    p.add_argument('--alpha', type=float, default=0.5, help='opacity of the map over the image (default 0.5)')
+    p.add_argument('--save-raw', action='store_true', help='also write <name>.npz: boxes, labels, scores, maps')
+    return p
+
+
+class BoxAMRenderer:
+    def __init__(self, classes, palette, alpha=0.5):
+        from .visualizer import FeatmapVisualizer
+        self.visualizer = FeatmapVisualizer(alpha=alpha)
+        self.classes, self.palette, self.alpha = classes, palette, alpha
+
+    def picture(self, image_bgr: np.ndarray, heat: np.ndarray | None, boxes, labels, scores) -> np.ndarray:
+        rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+        if heat is not None:
+            rgb = convert_overlay_heatmap(heat, rgb, self.alpha)
+        return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    if not 0 < args.ratio_channels_to_ablate <= 1:
+        raise UserError(f'--ratio-channels-to-ablate {args.ratio_channels_to_ablate}: use a value in (0, 1]')
+    sources, problems = collect_sources(args.img)
+    for p in problems:
+        fail(p)
+    if not sources:
+        return EXIT_BAD_INPUT
+    outputs = [output_path(args.out_dir, s) for s in sources]
+    check_outputs(outputs, sources)
+
+    from .boxam import BoxAM
+    from .runner import ModelRunner
+    from .writer import write_npz, write_rgb
+    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    if args.preview_model:
+        from .preview import format_tree, module_output_shapes
+        print(format_tree(module_output_shapes(runner, sources[0].load())))
+        return EXIT_OK
+    ensure_writable_dir(args.out_dir)
+    boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
+                  args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
+    renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha)
+    failed = 0
+    for source, out in progress(zip(sources, outputs), len(sources), args.method):
+        try:
+            image = source.load()
+            res = boxam.run(image)
+            stem, ext = os.path.splitext(out)
+            if not len(res.boxes):
+                logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
+                               args.score_thr, ' among --classes' if args.classes else '')
+                write_rgb(out, renderer.picture(image, None, res.boxes, res.labels, res.scores))
+                continue
+            write_rgb(out, renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores))
+            if args.per_box:
+                for k in range(len(res.boxes)):
+                    one = res.maps[k] if not args.norm_in_bbox else type(res)(
+                        res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1], res.maps[k:k + 1]).combined(True)
+                    name = runner.classes[res.labels[k]] if res.labels[k] < len(runner.classes) else res.labels[k]
+                    write_rgb(f'{stem}_box{k}_{name}{ext}',
+                              renderer.picture(image, one, res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1]))
+            if args.save_raw:
+                write_npz(stem + '.npz', dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
+            if args.show:
+                renderer.visualizer.show_image(renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes,
+                                                                res.labels, res.scores), win_name=source.name)
+        except SettingsError:
+            raise
+        except UserError as e:
+            failed += 1
+            logger.error('error: %s (skipped)', e)
+    logger.info('wrote %d picture(s) to %s', len(sources) - failed, args.out_dir)
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+
+
+def cli(argv=None) -> int:
+    return run_main(lambda: main(argv))

@@ -1,0 +1,151 @@
+"""CAM methods for detectors: pytorch-grad-cam's classes, plus two it lacks in the form needed here.
+
+- ``FastAblationCAM``: pytorch-grad-cam's AblationCAM reruns the whole network for every ablated channel.
+  When the target layer is a neck output, only the head depends on it: the neck outputs are computed
+  once (cached by ``DetectorScores``) and the head alone reruns, for a batch of ablated channels at a time.
+  Like pytorch-grad-cam's methods it is a BaseCAM subclass that overrides ``get_cam_weights``.
+- ``DRISE`` (Petsiuk et al., CVPR 2021): random masks, batched forward passes, no gradients; a mask's
+  weight for a box is max over predictions of IoU x the prediction's score for the box's class.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pytorch_grad_cam import (AblationCAM, EigenCAM, EigenGradCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM,
+                              XGradCAM)
+from pytorch_grad_cam.base_cam import BaseCAM
+
+from .detector_cam import DetectorScores, box_iou
+from .errors import UserError
+
+GRADIENT_METHODS = {
+    'gradcam': GradCAM,
+    'gradcam++': GradCAMPlusPlus,
+    'xgradcam': XGradCAM,
+    'hirescam': HiResCAM,
+    'layercam': LayerCAM,
+    'eigengradcam': EigenGradCAM,
+}
+METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
+
+
+def channels_to_ablate(activations: np.ndarray, ratio: float) -> np.ndarray:
+    """The ``ratio`` share of channels with the largest mean activation (all with ratio 1)."""
+    c = activations.shape[0]
+    k = max(1, math.ceil(ratio * c))
+    return np.sort(np.argsort(-activations.reshape(c, -1).mean(1))[:k])
+
+
+class FastAblationCAM(BaseCAM):
+    """AblationCAM that reruns only the head for neck-output target layers (see the module note)."""
+
+    def __init__(self, model: DetectorScores, target_layers, batch_size: int = 32,
+                 ratio_channels_to_ablate: float = 1.0, level_of_layer: dict | None = None):
+        super().__init__(model, target_layers, uses_gradients=False)
+        self.batch_size = batch_size
+        self.ratio = ratio_channels_to_ablate
+        self.level_of_layer = level_of_layer or {}  # id(target layer) -> index of its neck output
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        level = self.level_of_layer[id(target_layer)]
+        feats = self.model.neck_feats
+        weights = np.zeros(activations.shape[:2], np.float32)
+        with torch.no_grad():
+            for b, target in enumerate(targets):
+                base = [f[b:b + 1] for f in feats]
+                original = float(target(self.model.head(base)[0][0]))
+                chosen = channels_to_ablate(activations[b], self.ratio)
+                scores = np.full(activations.shape[1], original, np.float32)
+                for start in range(0, len(chosen), self.batch_size):
+                    chans = chosen[start:start + self.batch_size]
+                    n = len(chans)
+                    batch = [f.expand(n, *f.shape[1:]) for f in base]
+                    ablated = base[level].repeat(n, 1, 1, 1)
+                    ablated[torch.arange(n), torch.as_tensor(chans)] = 0
+                    batch[level] = ablated
+                    out = self.model.head(batch)[0]
+                    scores[chans] = np.array([float(target(o)) for o in out], np.float32)
+                weights[b] = (original - scores) / (original + 1e-7)
+        return weights
+
+
+class DRISE:
+    """Detector RISE: saliency of each target box from randomly masked inputs (no gradients)."""
+
+    def __init__(self, model: DetectorScores, num_masks: int = 1000, grid: int = 16, prob: float = 0.5,
+                 batch_size: int = 16, seed: int = 0):
+        self.model, self.num_masks, self.grid, self.prob = model, num_masks, grid, prob
+        self.batch_size, self.seed = batch_size, seed
+
+    def masks(self, n: int, h: int, w: int, gen: torch.Generator) -> torch.Tensor:
+        """RISE masks: a coarse random grid, upsampled bilinearly, randomly shifted by up to one cell."""
+        cell_h, cell_w = math.ceil(h / self.grid), math.ceil(w / self.grid)
+        grid = (torch.rand(n, 1, self.grid, self.grid, generator=gen) < self.prob).float()
+        up = F.interpolate(grid, size=((self.grid + 1) * cell_h, (self.grid + 1) * cell_w), mode='bilinear',
+                           align_corners=False)
+        dy = torch.randint(0, cell_h, (n,), generator=gen)
+        dx = torch.randint(0, cell_w, (n,), generator=gen)
+        return torch.stack([up[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+
+    @torch.no_grad()
+    def __call__(self, input_tensor: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+        """input (1, 3, H, W); boxes (K, 4) in input pixels -> saliency (K, H, W) in [0, 1]."""
+        _, _, h, w = input_tensor.shape
+        gen = torch.Generator().manual_seed(self.seed)
+        sal = torch.zeros(len(boxes), h, w)
+        boxes = boxes.to(input_tensor.device)
+        labels = labels.long().to(input_tensor.device)
+        done = 0
+        while done < self.num_masks:
+            n = min(self.batch_size, self.num_masks - done)
+            masks = self.masks(n, h, w, gen)
+            scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
+            ious = box_iou(boxes, pred_boxes)  # (n, K, N)
+            cls = scores.gather(2, labels[None, None, :].expand(n, scores.shape[1], len(labels)))  # (n, N, K)
+            weight = (ious * cls.permute(0, 2, 1)).amax(dim=2).cpu()  # (n, K)
+            sal += torch.einsum('nk,nhw->khw', weight, masks[:, 0])
+            done += n
+        sal = sal / self.num_masks
+        flat = sal.view(len(boxes), -1)
+        lo, hi = flat.min(1, keepdim=True)[0], flat.max(1, keepdim=True)[0]
+        return ((flat - lo) / (hi - lo + 1e-7)).view_as(sal).numpy()
+
+
+def build_cam(method: str, model: DetectorScores, target_layers, layer_names, batch_size: int = 32,
+              ratio_channels_to_ablate: float = 1.0, num_masks: int = 1000, aug_smooth: bool = False,
+              fast_ablation: bool = True):
+    """A callable ``(input, boxes, labels, targets, eigen_smooth) -> (K, H, W)`` maps in input pixels."""
+    if method not in METHODS:
+        raise UserError(f'--method {method!r}: use one of {", ".join(METHODS)}')
+    if method == 'drise':
+        drise = DRISE(model, num_masks=num_masks, batch_size=batch_size)
+        return lambda inputs, boxes, labels, targets, eigen_smooth=False: drise(inputs, boxes, labels)
+    tta = None
+    if aug_smooth:  # brightness only: a flip would move the box away from its prior
+        import ttach
+        tta = ttach.Compose([ttach.Multiply(factors=[0.9, 1.0, 1.1])])
+    if method == 'ablationcam':
+        levels = {}
+        for layer, name in zip(target_layers, layer_names):
+            if name.startswith('neck.out_layers'):
+                levels[id(layer)] = int(name.rsplit('.', 1)[-1])
+        if fast_ablation and len(levels) == len(target_layers):
+            cam = FastAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate, levels)
+        else:  # any other layer: pytorch-grad-cam's own, which reruns the whole network per channel batch
+            cam = AblationCAM(model, target_layers, batch_size=batch_size,
+                              ratio_channels_to_ablate=ratio_channels_to_ablate)
+    elif method == 'eigencam':
+        cam = EigenCAM(model, target_layers)
+    else:
+        cam = GRADIENT_METHODS[method](model, target_layers)
+    if tta is not None:
+        cam.tta_transforms = tta
+
+    def run(inputs, boxes, labels, targets, eigen_smooth=False):
+        batch = inputs.expand(len(targets), *inputs.shape[1:])
+        return cam(batch, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+    run.cam = cam
+    return run
