@@ -117,7 +117,8 @@ class BoxAM:
         cam = getattr(self.cam, 'cam', None)
         if self.method not in GRADIENT_METHODS or cam is None:
             return
+        # A box's score depends on one pyramid level: the other levels rightly get zero gradient.
         grads = cam.activations_and_grads.gradients
-        if len(grads) < len(self.layer_names) or any(float(g.abs().sum()) == 0 for g in grads):
+        if len(grads) < len(self.layer_names) or all(float(g.abs().sum()) == 0 for g in grads):
             raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: a layer gets no gradient from '
                                 'the box scores; pick layers before the head such as the neck outputs')

@@ -1,0 +1,53 @@
+"""Every YOLO family, every CAM method, on a small randomly initialised model built from MMYOLO's config."""
+import numpy as np
+import pytest
+import torch
+
+from mmyolo_vis.cam_methods import GRADIENT_METHODS, METHODS
+
+FAMILIES = {
+    'yolov5': 'mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py',
+    'yolov6': 'mmyolo::yolov6/yolov6_n_syncbn_fast_8xb32-400e_coco.py',
+    'yolov7': 'mmyolo::yolov7/yolov7_tiny_syncbn_fast_8x16b-300e_coco.py',
+    'yolov8': 'mmyolo::yolov8/yolov8_n_syncbn_fast_8xb16-500e_coco.py',
+    'yolox': 'mmyolo::yolox/yolox_nano_fast_8xb8-300e_coco.py',
+    'rtmdet': 'mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py',
+    'ppyoloe': 'mmyolo::ppyoloe/ppyoloe_plus_s_fast_8xb8-80e_coco.py',
+}
+SMALL_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='YOLOv5KeepRatioResize', scale=(160, 160)),
+    dict(type='LetterResize', scale=(160, 160), allow_scale_up=False, pad_val=dict(img=114)),
+    dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+                                                'pad_param')),
+]
+
+
+@pytest.mark.parametrize('family', list(FAMILIES))
+def test_every_method_gives_finite_maps_of_the_image_size(family):
+    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.detector_cam import detector_family
+    from mmyolo_vis.runner import ModelRunner
+    torch.manual_seed(0)
+    runner = ModelRunner(FAMILIES[family], None, 'cpu', {'test_dataloader.dataset.pipeline': SMALL_PIPELINE,
+                                                         'model.test_cfg.score_thr': 0.0,
+                                                         'model.test_cfg.multi_label': False})
+    # The config's own random initialisation (PyTorch's default saturates some heads), then a little noise:
+    # some heads start with zero class weights, which would make every score equal and every gradient zero.
+    runner.model.init_weights()
+    with torch.no_grad():
+        for p in runner.model.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    assert detector_family(runner.model)[0] == family
+    image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
+    for method in METHODS:
+        boxam = BoxAM(runner, method, score_thr=-1, topk=2, batch_size=64, num_masks=8,
+                      ratio_channels_to_ablate=0.25)
+        res = boxam.run(image)
+        assert res.maps.shape == (2, 120, 200), (family, method)
+        assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1
+        if method in GRADIENT_METHODS:
+            grads = boxam.cam.cam.activations_and_grads.gradients
+            assert len(grads) == len(boxam.layer_names) == 3
+            # each box's score comes from one pyramid level: that level's output gets a gradient
+            assert any(float(g.abs().sum()) > 0 for g in grads), (family, method)
