@@ -1,0 +1,53 @@
+"""Does a box's map land on its object? Pointing game and energy-in-box over a split with ground truth."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None] - inter + 1e-9)
+
+
+def pointing_hit(saliency: np.ndarray, box, tolerance: float = 15.0) -> bool:
+    """The map's maximum lies inside the box grown by ``tolerance`` pixels."""
+    y, x = np.unravel_index(int(np.argmax(saliency)), saliency.shape)
+    x1, y1, x2, y2 = box
+    return x1 - tolerance <= x <= x2 + tolerance and y1 - tolerance <= y <= y2 + tolerance
+
+
+def energy_in_box(saliency: np.ndarray, box) -> float:
+    """The share of the map's mass inside the box."""
+    total = float(saliency.sum())
+    if total <= 0:
+        return 0.0
+    h, w = saliency.shape
+    x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    return float(saliency[y1:y2, x1:x2].sum()) / total
+
+
+def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: float = 32, iou_thr: float = 0.5,
+                tolerance: float = 15.0) -> list[dict]:
+    """Each detection matched to a ground-truth box of its class (IoU >= iou_thr) and at least ``min_size``
+    px on its longer side: its map's pointing hit and energy in the ground-truth box."""
+    rows = []
+    if not len(det_boxes) or not len(gt_boxes):
+        return rows
+    ious = box_iou_np(np.asarray(det_boxes, np.float32), np.asarray(gt_boxes, np.float32))
+    used = set()
+    for k in np.argsort(-ious.max(1)):
+        same = np.where(np.asarray(gt_labels) == det_labels[k], ious[k], 0)
+        g = int(np.argmax(same))
+        if same[g] < iou_thr or g in used:
+            continue
+        used.add(g)
+        gb = gt_boxes[g]
+        if max(gb[2] - gb[0], gb[3] - gb[1]) < min_size:
+            continue
+        rows.append(dict(hit=pointing_hit(maps[k], gb, tolerance), energy=energy_in_box(maps[k], gb),
+                         size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
+    return rows
