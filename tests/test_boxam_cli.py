@@ -43,14 +43,21 @@ def test_unknown_method_is_refused_by_argparse(capsys, base, tmp_path):
     assert e.value.code == 2 and "invalid choice: 'magiccam'" in capsys.readouterr().err
 
 
-def test_layer_without_gradient(capsys, base, tmp_path):
-    img = make_image(tmp_path / 'a.jpg')
-    code, err = run(capsys, *base(img), '--score-thr', '-1', '--topk', '1',
-                    '--target-layers', 'bbox_head.head_module.convs_pred[0]', '--cfg-options',
-                    'model.test_cfg.score_thr=0.0')
-    assert code in (0, 2)
-    if code == 2:
-        assert 'gets no gradient' in err
+def test_layer_without_gradient():
+    """YOLOv8's box-regression branch does not feed the class scores: no gradient reaches it."""
+    import torch
+
+    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.errors import SettingsError
+    from mmyolo_vis.runner import ModelRunner
+    from test_boxam_families import FAMILIES, SMALL_PIPELINE
+    torch.manual_seed(0)
+    runner = ModelRunner(FAMILIES['yolov8'], None, 'cpu', {'test_dataloader.dataset.pipeline': SMALL_PIPELINE,
+                                                           'model.test_cfg.score_thr': 0.0,
+                                                           'model.test_cfg.multi_label': False})
+    boxam = BoxAM(runner, 'gradcam', ['bbox_head.head_module.reg_preds[0]'], score_thr=-1, topk=1)
+    with pytest.raises(SettingsError, match='gets no gradient from the box scores'):
+        boxam.run(np.zeros((100, 120, 3), np.uint8))
 
 
 def test_ablation_fraction_and_raw_maps(capsys, base, tmp_path):
