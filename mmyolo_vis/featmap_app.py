@@ -55,14 +55,14 @@ class FeatmapDemo:
         data = self.runner.preprocess(self.runner.prepare([image_bgr]))
         with capture(self.runner.model, self.layers) as cap:
             result = self.runner.predict(data)[0]
-        maps = {k: v for k, v in cap.maps.items()}
+        maps = dict(cap.maps)
         meta = LetterboxMeta.from_metainfo(result.metainfo)
         inst = result.pred_instances
         keep = inst.scores > self.score_thr
         dets = tuple(v[keep].cpu().numpy() for v in (inst.bboxes, inst.labels, inst.scores))
-        meta_info = self.runner.model.dataset_meta
         base = self.visualizer.draw_detections(np.ascontiguousarray(image_bgr[..., ::-1]), *dets,
-                                               classes=self.runner.classes, palette=meta_info.get('palette'))
+                                               classes=self.runner.classes,
+                                               palette=self.runner.model.dataset_meta.get('palette'))
         blocks = []
         for name, t in maps.items():
             if t.ndim != 4:
@@ -96,6 +96,7 @@ def main(argv=None) -> int:
         raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
 
     from .runner import ModelRunner
+    from .writer import write_npz, write_rgb
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
         from .preview import format_tree, module_output_shapes
@@ -111,7 +112,6 @@ def main(argv=None) -> int:
     for source, out in progress(zip(sources, outputs), len(sources), 'feature maps'):
         try:
             picture, maps, _ = demo.run(source.load())
-            from .writer import write_npz, write_rgb
             write_rgb(out, picture)
             if args.save_raw:
                 write_npz(os.path.splitext(out)[0] + '.npz', maps)
