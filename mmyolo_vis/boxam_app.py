@@ -8,6 +8,7 @@ import os
 import numpy as np
 from mmengine.visualization.utils import convert_overlay_heatmap
 
+from .images import swap_rb
 from .cam_methods import METHODS
 from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
 from .errors import SettingsError, UserError
@@ -45,7 +46,7 @@ class BoxAMRenderer:
         self.classes, self.palette, self.alpha = classes, palette, alpha
 
     def picture(self, image_bgr: np.ndarray, heat: np.ndarray | None, boxes, labels, scores) -> np.ndarray:
-        rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+        rgb = swap_rb(image_bgr)
         if heat is not None:
             rgb = convert_overlay_heatmap(heat, rgb, self.alpha)
         return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette)

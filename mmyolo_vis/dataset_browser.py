@@ -7,6 +7,7 @@ import os
 import cv2
 import numpy as np
 
+from .images import swap_rb
 from .errors import UserError
 from .visualizer import FeatmapVisualizer
 
@@ -97,7 +98,7 @@ class DatasetBrowser:
 
     def draw(self, img_bgr, boxes, labels) -> np.ndarray:
         """RGB picture with the boxes and class names."""
-        rgb = np.ascontiguousarray(_to_uint8_bgr(img_bgr)[..., ::-1])
+        rgb = swap_rb(_to_uint8_bgr(img_bgr))
         return self.visualizer.draw_detections(rgb, boxes, labels, None, self.classes, self.palette)
 
     def fit(self, rgb: np.ndarray, size: int | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from .images import swap_rb
 from .capture import capture
 from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
 from .errors import SettingsError, UserError
@@ -60,7 +61,7 @@ class FeatmapDemo:
         inst = result.pred_instances
         keep = inst.scores > self.score_thr
         dets = tuple(v[keep].cpu().numpy() for v in (inst.bboxes, inst.labels, inst.scores))
-        base = self.visualizer.draw_detections(np.ascontiguousarray(image_bgr[..., ::-1]), *dets,
+        base = self.visualizer.draw_detections(swap_rb(image_bgr), *dets,
                                                classes=self.runner.classes,
                                                palette=self.runner.model.dataset_meta.get('palette'))
         blocks = []

@@ -57,3 +57,8 @@ def read_image(path: str) -> np.ndarray:
     except OSError as e:
         raise UserError(f'{path}: cannot read ({e.strerror})') from None
     return decode_image(data, path)
+
+
+def swap_rb(img: np.ndarray) -> np.ndarray:
+    """BGR <-> RGB as a new contiguous array (OpenCV's copy is several times faster than numpy's [..., ::-1])."""
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

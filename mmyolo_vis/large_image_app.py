@@ -9,6 +9,7 @@ import os
 import cv2
 import numpy as np
 
+from .images import swap_rb
 from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, run_main, setup_logging
 from .errors import SettingsError, UserError
 from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
@@ -94,7 +95,7 @@ class LargeImageDemo:
     def draw(self, image_bgr: np.ndarray, dets: Detections, scale: float = 1.0) -> np.ndarray:
         """Detections over ``image_bgr``, which is the picture already scaled by ``scale``."""
         from .visualizer import FeatmapVisualizer
-        return FeatmapVisualizer.draw_detections(np.ascontiguousarray(image_bgr[..., ::-1]), dets.boxes * scale,
+        return FeatmapVisualizer.draw_detections(swap_rb(image_bgr), dets.boxes * scale,
                                                  dets.labels, dets.scores, self.runner.classes,
                                                  self.runner.model.dataset_meta.get('palette'),
                                                  thickness=1 if scale < 1 else 2)

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .images import swap_rb
 
 
 def _parent(path: str):
@@ -22,7 +23,7 @@ def write_rgb(path: str, rgb: np.ndarray):
     _parent(path)
     ok = False
     try:
-        ok = cv2.imwrite(path, np.ascontiguousarray(rgb[..., ::-1]))
+        ok = cv2.imwrite(path, swap_rb(rgb))
     except cv2.error:
         pass
     if not ok:
