@@ -10,9 +10,9 @@ from mmengine.visualization.utils import convert_overlay_heatmap
 
 from .images import swap_rb
 from .cam_methods import METHODS
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, progress, run_main, setup_logging
 from .errors import SettingsError, UserError
-from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+from .inputs import ensure_writable_dir
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -57,13 +57,10 @@ def main(argv=None) -> int:
     setup_logging()
     if not 0 < args.ratio_channels_to_ablate <= 1:
         raise UserError(f'--ratio-channels-to-ablate {args.ratio_channels_to_ablate}: use a value in (0, 1]')
-    sources, problems = collect_sources(args.img)
-    for p in problems:
-        fail(p)
-    if not sources:
+    planned = plan_inputs(args.img, args.out_dir)
+    if planned is None:
         return EXIT_BAD_INPUT
-    outputs = [output_path(args.out_dir, s) for s in sources]
-    check_outputs(outputs, sources)
+    sources, outputs, problems = planned
 
     from .boxam import BoxAM
     from .runner import ModelRunner

@@ -54,6 +54,24 @@ def run_main(main: Callable[[], int]) -> int:
         return fail('interrupted', 130)
 
 
+def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None):
+    """Sources and their output paths, bad arguments reported one line each.
+
+    Returns (sources, outputs, problems), or None when no input is usable. Refuses to overwrite an input.
+    """
+    from .inputs import check_outputs, collect_sources, output_path
+    sources, problems = collect_sources(img_args)
+    for p in problems:
+        fail(p)
+    if not sources:
+        return None
+    if out_file and len(sources) > 1:
+        raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
+    outputs = [out_file] if out_file else [output_path(out_dir, s) for s in sources]
+    check_outputs(outputs, sources)
+    return sources, outputs, problems
+
+
 def progress(iterable, total: int, desc: str, enabled: bool | None = None):
     """A progress bar on stderr when there is more than one item."""
     if enabled is None:

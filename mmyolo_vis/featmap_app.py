@@ -9,10 +9,10 @@ import numpy as np
 
 from .images import swap_rb
 from .capture import capture
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, progress, run_main, setup_logging
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, progress, run_main, setup_logging
 from .errors import SettingsError, UserError
 from .featmap import LetterboxMeta, check_display, parse_channel_reduction
-from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+from .inputs import ensure_writable_dir
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -88,13 +88,10 @@ def main(argv=None) -> int:
     check_display(1, reduction, args.topk, tuple(args.arrangement))  # arrangement errors before the build
     if not 0 <= args.alpha <= 1:
         raise UserError(f'--alpha {args.alpha}: use a value between 0 and 1')
-    sources, problems = collect_sources(args.img)
-    for p in problems:
-        fail(p)
-    if not sources:
+    planned = plan_inputs(args.img, args.out_dir, args.out_file)
+    if planned is None:
         return EXIT_BAD_INPUT
-    if args.out_file and len(sources) > 1:
-        raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
+    sources, outputs, problems = planned
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
@@ -105,8 +102,6 @@ def main(argv=None) -> int:
         return EXIT_OK
     demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
                        args.score_thr)
-    outputs = [args.out_file] if args.out_file else [output_path(args.out_dir, s) for s in sources]
-    check_outputs(outputs, sources)
     ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0])) if args.out_file else args.out_dir)
 
     failed = 0

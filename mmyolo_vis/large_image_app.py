@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 
 from .images import swap_rb
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, fail, run_main, setup_logging
+from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, run_main, setup_logging
 from .errors import SettingsError, UserError
-from .inputs import check_outputs, collect_sources, ensure_writable_dir, output_path
+from .inputs import ensure_writable_dir
 from .large_reader import open_large, thumbnail
 from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
 
@@ -117,13 +117,10 @@ def main(argv=None) -> int:
         raise UserError('--patch-size and --batch-size must be positive')
     if args.merge_nms_type == 'soft_nms' and args.merge_metric != 'iou':
         raise UserError('--merge-nms-type soft_nms works with --merge-metric iou only')
-    sources, problems = collect_sources(args.img)
-    for p in problems:
-        fail(p)
-    if not sources:
+    planned = plan_inputs(args.img, args.out_dir)
+    if planned is None:
         return EXIT_BAD_INPUT
-    outputs = [output_path(args.out_dir, s) for s in sources]
-    check_outputs(outputs, sources)
+    sources, outputs, problems = planned
     ensure_writable_dir(args.out_dir)
 
     from .runner import ModelRunner
