@@ -10,8 +10,9 @@ from mmengine.visualization.utils import convert_overlay_heatmap
 
 from .images import swap_rb
 from .cam_methods import METHODS
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, progress, run_main, setup_logging
-from .errors import SettingsError, UserError
+from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
+                  setup_logging)
+from .errors import UserError
 from .inputs import ensure_writable_dir
 
 logger = logging.getLogger('mmyolo_vis')
@@ -67,44 +68,36 @@ def main(argv=None) -> int:
     from .writer import write_npz, write_rgb
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
-        from .preview import format_tree, module_output_shapes
-        print(format_tree(module_output_shapes(runner, sources[0].load())))
-        return EXIT_OK
+        return print_model_preview(runner, sources)
     ensure_writable_dir(args.out_dir)
     boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                   args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
     renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha)
-    failed = 0
-    for source, out in progress(zip(sources, outputs), len(sources), args.method):
-        try:
-            image = source.load()
-            res = boxam.run(image)
-            stem, ext = os.path.splitext(out)
-            if not len(res.boxes):
-                logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
-                               args.score_thr, ' among --classes' if args.classes else '')
-                write_rgb(out, renderer.picture(image, None, res.boxes, res.labels, res.scores))
-                continue
-            write_rgb(out, renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores))
-            if args.per_box:
-                for k in range(len(res.boxes)):
-                    one = res.maps[k] if not args.norm_in_bbox else type(res)(
-                        res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1], res.maps[k:k + 1]).combined(True)
-                    name = runner.classes[res.labels[k]] if res.labels[k] < len(runner.classes) else res.labels[k]
-                    write_rgb(f'{stem}_box{k}_{name}{ext}',
-                              renderer.picture(image, one, res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1]))
-            if args.save_raw:
-                write_npz(stem + '.npz', dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
-            if args.show:
-                renderer.visualizer.show_image(renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes,
-                                                                res.labels, res.scores), win_name=source.name)
-        except SettingsError:
-            raise
-        except UserError as e:
-            failed += 1
-            logger.error('error: %s (skipped)', e)
-    logger.info('wrote %d picture(s) to %s', len(sources) - failed, args.out_dir)
-    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+
+    def handle(source, out):
+        image = source.load()
+        res = boxam.run(image)
+        stem, ext = os.path.splitext(out)
+        if not len(res.boxes):
+            logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
+                           args.score_thr, ' among --classes' if args.classes else '')
+            write_rgb(out, renderer.picture(image, None, res.boxes, res.labels, res.scores))
+            return
+        picture = renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores)
+        write_rgb(out, picture)
+        if args.per_box:
+            for k in range(len(res.boxes)):
+                one = res.maps[k] if not args.norm_in_bbox else type(res)(
+                    res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1], res.maps[k:k + 1]).combined(True)
+                name = runner.classes[res.labels[k]] if res.labels[k] < len(runner.classes) else res.labels[k]
+                write_rgb(f'{stem}_box{k}_{name}{ext}',
+                          renderer.picture(image, one, res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1]))
+        if args.save_raw:
+            write_npz(stem + '.npz', dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
+        if args.show:
+            renderer.visualizer.show_image(picture, win_name=source.name)
+
+    return run_per_source(sources, outputs, problems, handle, args.method, args.out_dir)
 
 
 def cli(argv=None) -> int:

@@ -72,6 +72,33 @@ def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None):
     return sources, outputs, problems
 
 
+def print_model_preview(runner, sources) -> int:
+    """``--preview-model``: every module with its output shape on the first image."""
+    from .preview import format_tree, module_output_shapes
+    print(format_tree(module_output_shapes(runner, sources[0].load())))
+    return EXIT_OK
+
+
+def run_per_source(sources, outputs, problems, handle, desc: str, where: str, bar: bool = True) -> int:
+    """Call ``handle(source, out)`` for each input: a bad file is reported and skipped, bad settings
+    stop the run. Logs a summary and returns the exit code (1 when anything failed)."""
+    from .errors import SettingsError
+    failed = 0
+    pairs = zip(sources, outputs)
+    for source, out in (progress(pairs, len(sources), desc) if bar else pairs):
+        try:
+            handle(source, out)
+        except SettingsError:
+            raise
+        except UserError as e:
+            failed += 1
+            logger.error('error: %s (skipped)', e)
+    written = len(sources) - failed
+    logger.info('wrote %d picture%s to %s%s', written, '' if written == 1 else 's', where,
+                f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+
+
 def progress(iterable, total: int, desc: str, enabled: bool | None = None):
     """A progress bar on stderr when there is more than one item."""
     if enabled is None:

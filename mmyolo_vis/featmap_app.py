@@ -9,8 +9,9 @@ import numpy as np
 
 from .images import swap_rb
 from .capture import capture
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, progress, run_main, setup_logging
-from .errors import SettingsError, UserError
+from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
+                  setup_logging)
+from .errors import UserError
 from .featmap import LetterboxMeta, check_display, parse_channel_reduction
 from .inputs import ensure_writable_dir
 
@@ -97,32 +98,20 @@ def main(argv=None) -> int:
     from .writer import write_npz, write_rgb
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
-        from .preview import format_tree, module_output_shapes
-        print(format_tree(module_output_shapes(runner, sources[0].load())))
-        return EXIT_OK
+        return print_model_preview(runner, sources)
     demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
                        args.score_thr)
     ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0])) if args.out_file else args.out_dir)
 
-    failed = 0
-    for source, out in progress(zip(sources, outputs), len(sources), 'feature maps'):
-        try:
-            picture, maps, _ = demo.run(source.load())
-            write_rgb(out, picture)
-            if args.save_raw:
-                write_npz(os.path.splitext(out)[0] + '.npz', maps)
-            if args.show:
-                demo.visualizer.show_image(picture, win_name=source.name)
-        except SettingsError:
-            raise
-        except UserError as e:
-            failed += 1
-            logger.error('error: %s (skipped)', e)
-    written = len(sources) - failed
-    where = args.out_file or args.out_dir
-    logger.info('wrote %d picture%s to %s%s', written, '' if written == 1 else 's', where,
-                f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
-    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+    def handle(source, out):
+        picture, maps, _ = demo.run(source.load())
+        write_rgb(out, picture)
+        if args.save_raw:
+            write_npz(os.path.splitext(out)[0] + '.npz', maps)
+        if args.show:
+            demo.visualizer.show_image(picture, win_name=source.name)
+
+    return run_per_source(sources, outputs, problems, handle, 'feature maps', args.out_file or args.out_dir)
 
 
 def cli(argv=None) -> int:

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 
 from .images import swap_rb
-from .cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, add_common_args, plan_inputs, run_main, setup_logging
-from .errors import SettingsError, UserError
+from .cli import EXIT_BAD_INPUT, add_common_args, plan_inputs, run_main, run_per_source, setup_logging
+from .errors import UserError
 from .inputs import ensure_writable_dir
 from .large_reader import open_large, thumbnail
 from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
@@ -129,11 +129,9 @@ def main(argv=None) -> int:
                          tta=args.tta, deploy=args.deploy)
     demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
                           args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image)
-    failed = 0
-    for source, out in zip(sources, outputs):
-        reader = None
+    def handle(source, out):
+        reader = open_large(source.location, source.load)
         try:
-            reader = open_large(source.location, source.load)
             merged, unmerged, windows = demo.detect(reader, progress_desc=os.path.basename(out))
             h, w = reader.shape
             scale = 1.0 if args.full_size_output else min(1.0, MAX_OUTPUT_SIDE / max(h, w))
@@ -162,16 +160,11 @@ def main(argv=None) -> int:
             if args.show:
                 from .visualizer import FeatmapVisualizer
                 FeatmapVisualizer().show(picture, win_name=source.name)
-        except SettingsError:
-            raise
-        except UserError as e:
-            failed += 1
-            logger.error('error: %s (skipped)', e)
         finally:
-            if reader is not None:
-                reader.close()
-    logger.info('wrote %d picture(s) to %s', len(sources) - failed, args.out_dir)
-    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
+            reader.close()
+
+    # the patch progress bar of each image stands for the per-image bar
+    return run_per_source(sources, outputs, problems, handle, 'images', args.out_dir, bar=False)
 
 
 def cli(argv=None) -> int:
