@@ -6,7 +6,6 @@ import logging
 import os
 
 import numpy as np
-from mmengine.visualization.utils import convert_overlay_heatmap
 
 from .images import swap_rb
 from .cam_methods import METHODS
@@ -49,7 +48,8 @@ class BoxAMRenderer:
     def picture(self, image_bgr: np.ndarray, heat: np.ndarray | None, boxes, labels, scores) -> np.ndarray:
         rgb = swap_rb(image_bgr)
         if heat is not None:
-            rgb = convert_overlay_heatmap(heat, rgb, self.alpha)
+            from .visualizer import overlay_heatmap
+            rgb = overlay_heatmap(heat, rgb, self.alpha)
         return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette)
 
 

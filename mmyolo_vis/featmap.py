@@ -117,13 +117,14 @@ class LetterboxMeta:
 
 def align_to_image(featmap: np.ndarray | torch.Tensor, meta: LetterboxMeta | None,
                    image_hw: tuple[int, int] | None = None) -> np.ndarray:
-    """A (h, w) map computed on the network input, resampled onto the original image's pixels.
+    """A (h, w) map computed on the network input, resampled onto the original image's pixels
+    (float32, or uint8 for a uint8 map).
 
     Without meta the map is stretched over ``image_hw`` (for maps that already cover the image).
     """
     if isinstance(featmap, torch.Tensor):
         featmap = featmap.detach().float().cpu().numpy()
-    featmap = np.ascontiguousarray(featmap, dtype=np.float32)
+    featmap = np.ascontiguousarray(featmap, dtype=np.uint8 if featmap.dtype == np.uint8 else np.float32)
     if meta is None:
         h, w = image_hw
         return cv2.resize(featmap, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -131,3 +132,14 @@ def align_to_image(featmap: np.ndarray | torch.Tensor, meta: LetterboxMeta | Non
     h, w = meta.ori_hw
     return cv2.warpAffine(featmap, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def to_uint8(featmap: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Min-max normalised to 0..255 (all zeros for a flat map)."""
+    if isinstance(featmap, torch.Tensor):
+        featmap = featmap.detach().float().cpu().numpy()
+    f = np.asarray(featmap, np.float32)
+    lo, hi = float(f.min()), float(f.max())
+    if not hi > lo:
+        return np.zeros(f.shape, np.uint8)
+    return cv2.convertScaleAbs(f, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))

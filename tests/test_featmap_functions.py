@@ -73,3 +73,21 @@ def test_align_puts_each_cell_over_its_pixels():
     naive = align_to_image(f, None, (300, 600))
     y2, _ = np.unravel_index(naive.argmax(), naive.shape)
     assert not 75 <= y2 <= 90
+
+
+def test_overlay_matches_mmengine_heatmap_within_rounding():
+    from mmengine.visualization.utils import convert_overlay_heatmap
+    from mmyolo_vis.featmap import to_uint8
+    from mmyolo_vis.visualizer import overlay_heatmap
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    heat = rng.normal(size=(120, 160)).astype(np.float32)
+    ours, theirs = overlay_heatmap(heat, img, 0.4).astype(int), convert_overlay_heatmap(heat, img, 0.4).astype(int)
+    assert ours.shape == (120, 160, 3)
+    assert np.abs(ours - theirs).max() <= 3  # they truncate to uint8, we round
+    # the hottest pixel gets JET's top colour, RGB (128, 0, 0), at 40 %
+    y, x = np.unravel_index(heat.argmax(), heat.shape)
+    expected = img[y, x] * 0.6 + np.array([128, 0, 0]) * 0.4
+    assert np.abs(ours[y, x] - expected).max() <= 1
+    assert to_uint8(np.full((3, 3), 7.0)).max() == 0  # a flat map is all zeros, not NaN
+    assert to_uint8(np.array([[1.0, 3.0]])).tolist() == [[0, 255]]
