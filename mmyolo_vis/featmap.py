@@ -128,10 +128,30 @@ def align_to_image(featmap: np.ndarray | torch.Tensor, meta: LetterboxMeta | Non
     if meta is None:
         h, w = image_hw
         return cv2.resize(featmap, (w, h), interpolation=cv2.INTER_LINEAR)
+    fast = _align_by_resizing(featmap, meta)
+    if fast is not None:
+        return fast
     m = meta.image_to_feature_affine(featmap.shape[:2])
     h, w = meta.ori_hw
     return cv2.warpAffine(featmap, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def _align_by_resizing(featmap: np.ndarray, meta: LetterboxMeta) -> np.ndarray | None:
+    """The same placement as the affine warp, as two resizes (several times faster than warpAffine):
+    the map upsampled to the network input (cell j covers pixels [j*s, (j+1)*s) under OpenCV's
+    pixel-centre convention), the content box cut out, resized to the original image. Only when the
+    stride and the content box are whole pixels (always so for MMYOLO's LetterResize and MMDet's Resize)."""
+    (ih, iw), (fh, fw) = meta.input_hw, featmap.shape[:2]
+    top, left, ch, cw = meta.content_tlhw
+    if ih % fh or iw % fw or any(v != int(v) for v in (top, left, ch, cw)):
+        return None
+    top, left, ch, cw = int(top), int(left), int(ch), int(cw)
+    if ch < 1 or cw < 1 or top + ch > ih or left + cw > iw:
+        return None
+    up = cv2.resize(featmap, (iw, ih), interpolation=cv2.INTER_LINEAR)[top:top + ch, left:left + cw]
+    h, w = meta.ori_hw
+    return cv2.resize(up, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def to_uint8(featmap: np.ndarray | torch.Tensor) -> np.ndarray:

@@ -91,3 +91,24 @@ def test_overlay_matches_mmengine_heatmap_within_rounding():
     assert np.abs(ours[y, x] - expected).max() <= 1
     assert to_uint8(np.full((3, 3), 7.0)).max() == 0  # a flat map is all zeros, not NaN
     assert to_uint8(np.array([[1.0, 3.0]])).tolist() == [[0, 255]]
+
+
+@pytest.mark.parametrize('meta, feat_hw', [
+    (LetterboxMeta((300, 600), (320, 320), (80.0, 0.0, 160.0, 320.0)), (40, 40)),  # padded above and below
+    (LetterboxMeta((1000, 700), (640, 640), (0.0, 96.0, 640.0, 448.0)), (20, 20)),  # left and right, stride 32
+])
+def test_fast_alignment_equals_the_affine_warp(meta, feat_hw):
+    import cv2
+    f = np.random.default_rng(1).normal(size=feat_hw).astype(np.float32)
+    h, w = meta.ori_hw
+    warped = cv2.warpAffine(f, meta.image_to_feature_affine(feat_hw), (w, h),
+                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    fast = align_to_image(f, meta)
+    err = np.abs(fast - warped) / np.ptp(f)
+    assert fast.shape == (h, w)
+    assert err.mean() < 0.002 and err.max() < 0.08  # two bilinear steps differ only near cell centres
+    # a fractional content box falls back to the warp itself
+    odd = LetterboxMeta(meta.ori_hw, meta.input_hw, tuple(v + 0.5 for v in meta.content_tlhw[:2]) + meta.content_tlhw[2:])
+    ref = cv2.warpAffine(f, odd.image_to_feature_affine(feat_hw), (w, h),
+                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    assert np.array_equal(align_to_image(f, odd), ref)
