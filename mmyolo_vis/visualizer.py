@@ -66,7 +66,11 @@ class FeatmapVisualizer(Visualizer):
         scores = [None] * len(bboxes) if scores is None else np.asarray(
             scores.cpu() if isinstance(scores, torch.Tensor) else scores)
         scale = max(0.4, min(out.shape[:2]) / 900)
-        for box, label, score in zip(bboxes, labels, scores):
+        ranked = len(bboxes) > 0 and scores[0] is not None
+        order = np.argsort(scores, kind='stable') if ranked else range(len(bboxes))
+        # lowest score first: where two labels meet, the more confident one is drawn on top
+        for i in order:
+            box, label, score = bboxes[i], labels[i], scores[i]
             x1, y1, x2, y2 = (int(round(v)) for v in box)
             colour = colours[int(label) % len(colours)]
             cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)

@@ -112,3 +112,17 @@ def test_fast_alignment_equals_the_affine_warp(meta, feat_hw):
     ref = cv2.warpAffine(f, odd.image_to_feature_affine(feat_hw), (w, h),
                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
     assert np.array_equal(align_to_image(f, odd), ref)
+
+
+def test_detection_labels_most_confident_on_top():
+    from mmyolo_vis.visualizer import FeatmapVisualizer
+    img = np.zeros((200, 300, 3), np.uint8)
+    boxes = np.array([[10, 60, 200, 150], [11, 60, 200, 150]], np.float32)  # the same object, two classes
+    for scores in ([0.9, 0.3], [0.3, 0.9]):
+        out = FeatmapVisualizer.draw_detections(img, boxes, np.array([0, 1]), np.array(scores), ['car', 'truck'],
+                                                [(255, 0, 0), (0, 255, 0)])
+        band = out[45:60, 12:60].reshape(-1, 3)  # the label band above the boxes
+        red, green = int((band == (255, 0, 0)).all(1).sum()), int((band == (0, 255, 0)).all(1).sum())
+        assert (red > green) == (scores[0] > scores[1]), (scores, red, green)
+    gt = FeatmapVisualizer.draw_detections(img, boxes[:1], np.array([0]), None, ['car'], [(255, 0, 0)])
+    assert (gt[60:150, 10] == (255, 0, 0)).all()  # ground truth (no scores) is drawn too
