@@ -4,6 +4,9 @@
   When the target layer is a neck output, only the head depends on it: the neck outputs are computed
   once (cached by ``DetectorScores``) and the head alone reruns, for a batch of ablated channels at a time.
   Like pytorch-grad-cam's methods it is a BaseCAM subclass that overrides ``get_cam_weights``.
+- ``OrientedEigenCAM`` / ``OrientedEigenGradCAM``: pytorch-grad-cam's EigenCAM and EigenGradCAM keep the
+  principal component with whatever sign the SVD returns, so a map can come out inverted (the ReLU then
+  keeps the background); these fix the sign (see ``orient_like``).
 - ``DRISE`` (Petsiuk et al., CVPR 2021): random masks, batched forward passes, no gradients; a mask's
   weight for a box is max over predictions of IoU x the prediction's score for the box's class.
 """
@@ -21,22 +24,51 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from .detector_cam import DetectorScores, box_iou
 from .errors import UserError
 
-GRADIENT_METHODS = {
-    'gradcam': GradCAM,
-    'gradcam++': GradCAMPlusPlus,
-    'xgradcam': XGradCAM,
-    'hirescam': HiResCAM,
-    'layercam': LayerCAM,
-    'eigengradcam': EigenGradCAM,
-}
-METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
-
 
 def channels_to_ablate(activations: np.ndarray, ratio: float) -> np.ndarray:
     """The ``ratio`` share of channels with the largest mean activation (all with ratio 1)."""
     c = activations.shape[0]
     k = max(1, math.ceil(ratio * c))
     return np.sort(np.argsort(-activations.reshape(c, -1).mean(1))[:k])
+
+
+def orient_like(projections: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Flip each (H, W) map of ``projections`` (B, H, W) that is anti-correlated with ``reference``."""
+    out = projections.copy()
+    for b in range(len(out)):
+        p, r = out[b].ravel(), reference[b].ravel()
+        if float(np.dot(p - p.mean(), r - r.mean())) < 0:
+            out[b] = -out[b]
+    return out
+
+
+class OrientedEigenCAM(EigenCAM):
+    """EigenCAM whose component points where the layer is active (positive correlation with the
+    channel sum of the activations)."""
+
+    def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
+        proj = super().get_cam_image(input_tensor, target_layer, targets, activations, grads, eigen_smooth)
+        return orient_like(proj, activations.sum(1))
+
+
+class OrientedEigenGradCAM(EigenGradCAM):
+    """EigenGradCAM whose component points where cells raise the target (positive correlation with the
+    channel sum of gradient x activation, each cell's first-order contribution)."""
+
+    def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
+        proj = super().get_cam_image(input_tensor, target_layer, targets, activations, grads, eigen_smooth)
+        return orient_like(proj, (grads * activations).sum(1))
+
+
+GRADIENT_METHODS = {
+    'gradcam': GradCAM,
+    'gradcam++': GradCAMPlusPlus,
+    'xgradcam': XGradCAM,
+    'hirescam': HiResCAM,
+    'layercam': LayerCAM,
+    'eigengradcam': OrientedEigenGradCAM,
+}
+METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 
 
 class FastAblationCAM(BaseCAM):
@@ -138,7 +170,7 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
             cam = AblationCAM(model, target_layers, batch_size=batch_size,
                               ratio_channels_to_ablate=ratio_channels_to_ablate)
     elif method == 'eigencam':
-        cam = EigenCAM(model, target_layers)
+        cam = OrientedEigenCAM(model, target_layers)
     else:
         cam = GRADIENT_METHODS[method](model, target_layers)
     if tta is not None:
