@@ -64,7 +64,8 @@ def main(argv=None):
                 res = boxam.run(read_image(info['img_path']))
                 rows += score_boxes(res.maps, res.boxes, res.labels, np.array([x['bbox'] for x in gt]).reshape(-1, 4),
                                     np.array([x['bbox_label'] for x in gt]), args.min_size, 0.5, args.tolerance)
-            table.append(dict(method=method, layers=' '.join(boxam.layer_names), boxes=len(rows),
+            table.append(dict(method=method, layers='(input masks)' if method == 'drise' else ' '.join(boxam.layer_names),
+                              boxes=len(rows),
                               pointing_game=float(np.mean([r['hit'] for r in rows])) if rows else 0.0,
                               energy_in_box=float(np.mean([r['energy'] for r in rows])) if rows else 0.0))
     print(f'{"method":14}{"layers":58}{"boxes":>7}{"pointing":>10}{"energy":>9}')
