@@ -82,7 +82,7 @@ def main(argv=None) -> int:
             logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
                            args.score_thr, ' among --classes' if args.classes else '')
             write_rgb(out, renderer.picture(image, None, res.boxes, res.labels, res.scores))
-            return
+            return 1
         picture = renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores)
         write_rgb(out, picture)
         if args.per_box:
@@ -96,6 +96,7 @@ def main(argv=None) -> int:
             write_npz(stem + '.npz', dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
         if args.show:
             renderer.visualizer.show_image(picture, win_name=source.name)
+        return 1 + (len(res.boxes) if args.per_box else 0)
 
     return run_per_source(sources, outputs, problems, handle, args.method, args.out_dir)
 

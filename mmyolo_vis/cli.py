@@ -81,20 +81,23 @@ def print_model_preview(runner, sources) -> int:
 
 def run_per_source(sources, outputs, problems, handle, desc: str, where: str, bar: bool = True) -> int:
     """Call ``handle(source, out)`` for each input: a bad file is reported and skipped, bad settings
-    stop the run. Logs a summary and returns the exit code (1 when anything failed)."""
+    stop the run. ``handle`` may return how many pictures it wrote (default one). Logs a summary and
+    returns the exit code (1 when anything failed)."""
     from .errors import SettingsError
-    failed = 0
+    failed = pictures = 0
     pairs = zip(sources, outputs)
     for source, out in (progress(pairs, len(sources), desc) if bar else pairs):
         try:
-            handle(source, out)
+            n = handle(source, out)
+            pictures += 1 if n is None else n
         except SettingsError:
             raise
         except UserError as e:
             failed += 1
             logger.error('error: %s (skipped)', e)
-    written = len(sources) - failed
-    logger.info('wrote %d picture%s to %s%s', written, '' if written == 1 else 's', where,
+    done = len(sources) - failed
+    images = '' if pictures == done else f' for {done} image{"" if done == 1 else "s"}'
+    logger.info('wrote %d picture%s%s to %s%s', pictures, '' if pictures == 1 else 's', images, where,
                 f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
     return EXIT_SOME_FAILED if failed or problems else EXIT_OK
 

@@ -69,6 +69,7 @@ def test_ablation_fraction_and_raw_maps(capsys, base, tmp_path):
     raw = np.load(tmp_path / 'out/a.npz')
     assert raw['maps'].shape == (2, 100, 140) and raw['boxes'].shape == (2, 4)
     assert len(list((tmp_path / 'out').glob('a_box*.jpg'))) == 2
+    assert 'wrote 3 pictures for 1 image to' in err  # the combined one and one per box
 
 
 @requires_shared
