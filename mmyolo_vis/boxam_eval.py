@@ -33,7 +33,8 @@ def energy_in_box(saliency: np.ndarray, box) -> float:
 def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: float = 32, iou_thr: float = 0.5,
                 tolerance: float = 15.0) -> list[dict]:
     """Each detection matched to a ground-truth box of its class (IoU >= iou_thr) and at least ``min_size``
-    px on its longer side: its map's pointing hit and energy in the ground-truth box."""
+    px on its longer side: its map's pointing hit and energy in the ground-truth box, and the class-level
+    hit of the original pointing game (the maximum on any ground-truth box of the detection's class)."""
     rows = []
     if not len(det_boxes) or not len(gt_boxes):
         return rows
@@ -48,6 +49,8 @@ def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: floa
         gb = gt_boxes[g]
         if max(gb[2] - gb[0], gb[3] - gb[1]) < min_size:
             continue
+        same_class = [b for b, lab in zip(gt_boxes, gt_labels) if lab == det_labels[k]]
         rows.append(dict(hit=pointing_hit(maps[k], gb, tolerance), energy=energy_in_box(maps[k], gb),
+                         class_hit=any(pointing_hit(maps[k], b, tolerance) for b in same_class),
                          size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
     return rows

@@ -1,0 +1,41 @@
+"""The measures of eval_boxam.py on hand-made maps."""
+import numpy as np
+
+from mmyolo_vis.boxam_eval import energy_in_box, pointing_hit, score_boxes
+
+
+def peak_map(y, x, h=100, w=200):
+    m = np.zeros((h, w), np.float32)
+    m[y, x] = 1.0
+    return m
+
+
+def test_pointing_hit_with_tolerance():
+    box = (50, 20, 80, 40)
+    assert pointing_hit(peak_map(30, 60), box)
+    assert pointing_hit(peak_map(30, 94), box)  # 14 px right of the box
+    assert not pointing_hit(peak_map(30, 96), box)  # 16 px
+    assert not pointing_hit(peak_map(30, 94), box, tolerance=0)
+
+
+def test_energy_in_box():
+    m = np.zeros((100, 200), np.float32)
+    m[20:40, 50:80] = 1.0  # 600 inside
+    m[0:10, 0:40] = 1.0  # 400 outside
+    assert abs(energy_in_box(m, (50, 20, 80, 40)) - 0.6) < 1e-6
+    assert energy_in_box(np.zeros((10, 10), np.float32), (0, 0, 5, 5)) == 0.0
+
+
+def test_score_boxes_matches_detections_to_ground_truth():
+    gt = np.array([[10, 10, 60, 60], [120, 10, 170, 60], [100, 80, 110, 90]], np.float32)  # last: too small
+    gt_labels = np.array([0, 0, 1])
+    dets = np.array([[12, 11, 61, 59], [119, 12, 168, 61], [101, 80, 110, 91], [0, 0, 5, 5]], np.float32)
+    det_labels = np.array([0, 0, 1, 0])
+    maps = np.stack([peak_map(35, 140), peak_map(35, 140), peak_map(85, 105), peak_map(2, 2)])
+    rows = score_boxes(maps, dets, det_labels, gt, gt_labels)
+    assert len(rows) == 2  # the 10 px box and the unmatched detection are left out
+    by_size = sorted(rows, key=lambda r: r['hit'])
+    # detection 0's map peaks on the other object of its class: a miss for the box, a hit for the class
+    assert [r['hit'] for r in by_size] == [False, True]
+    assert all(r['class_hit'] for r in rows)
+    assert rows[0]['size'] == 50.0
