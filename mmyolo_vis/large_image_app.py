@@ -129,6 +129,7 @@ def main(argv=None) -> int:
                          tta=args.tta, deploy=args.deploy)
     demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
                           args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image)
+
     def handle(source, out):
         reader = open_large(source.location, source.load)
         try:
@@ -141,12 +142,14 @@ def main(argv=None) -> int:
             image = thumbnail(reader, scale)
             picture = demo.draw(image, merged, scale)
             write_rgb(out, picture)
+            written = 1
             stem = os.path.splitext(out)[0]
             if args.export_json:
                 with open(stem + '.json', 'w') as f:
                     json.dump(coco_results(merged), f)
             if args.debug:
                 write_rgb(stem + '_debug' + os.path.splitext(out)[1], demo.draw_debug(image, unmerged, windows, scale))
+                written += 1
                 if args.save_patch:
                     for i, (x1, y1, x2, y2) in enumerate(windows):
                         inside = (unmerged.boxes[:, 0] >= x1) & (unmerged.boxes[:, 2] <= x2) & \
@@ -155,11 +158,13 @@ def main(argv=None) -> int:
                         patch.boxes = patch.boxes - np.array([x1, y1, x1, y1], np.float32)
                         write_rgb(os.path.join(stem + '_patches', f'{i:04d}_{x1}_{y1}.jpg'),
                                   demo.draw(np.ascontiguousarray(reader.read(x1, y1, x2, y2)), patch))
+                    written += len(windows)
             logger.info('%s: %d patches, %d boxes before merging, %d after', source.name, len(windows),
                         len(unmerged), len(merged))
             if args.show:
                 from .visualizer import FeatmapVisualizer
                 FeatmapVisualizer().show(picture, win_name=source.name)
+            return written
         finally:
             reader.close()
 

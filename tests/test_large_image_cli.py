@@ -39,6 +39,7 @@ def test_outputs_debug_patches_and_json(capsys, base, tmp_path):
         x, y, w, h = r['bbox']
         assert 0 <= x and 0 <= y and x + w <= 500.01 and y + h <= 300.01 and 1 <= r['category_id'] <= 3
     assert 'boxes before merging' in err
+    assert 'wrote 14 pictures for 1 image' in err  # picture, debug picture, 12 patches
 
 
 def test_small_image_runs_as_one_patch(capsys, base, tmp_path):
