@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .cam_methods import GRADIENT_METHODS, build_cam
+from .capture import capture
 from .detector_cam import BoxScoreTarget, DetectorScores, default_target_layers, match_priors, to_input_coords
 from .errors import SettingsError, UserError
 from .featmap import LetterboxMeta, align_to_image
@@ -73,7 +74,11 @@ class BoxAM:
                              num_masks, aug_smooth, fast_ablation)
 
     def detections(self, data):
-        result = self.runner.predict(data)[0]
+        """-> (kept detections, letterbox meta, the head's input features of that same forward pass)."""
+        feat_layer = 'neck' if getattr(self.runner.model, 'with_neck', True) else 'backbone'
+        with capture(self.runner.model, [feat_layer]) as cap:
+            result = self.runner.predict(data)[0]
+        feats = list(cap.maps.values())
         inst = result.pred_instances
         keep = inst.scores > self.score_thr
         if self.class_ids is not None:
@@ -82,18 +87,18 @@ class BoxAM:
         order = torch.argsort(inst.scores, descending=True)
         if self.topk > 0:
             order = order[:self.topk]
-        return inst[order], LetterboxMeta.from_metainfo(result.metainfo)
+        return inst[order], LetterboxMeta.from_metainfo(result.metainfo), feats
 
     def run(self, image_bgr: np.ndarray) -> BoxMaps:
         data = self.runner.preprocess(self.runner.prepare([image_bgr]))
-        inst, meta = self.detections(data)
+        inst, meta, feats = self.detections(data)
         boxes = inst.bboxes.float().cpu().numpy()
         labels, scores = inst.labels.cpu().numpy(), inst.scores.float().cpu().numpy()
         if not len(boxes):
             return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32))
         inputs = data['inputs']
-        with torch.no_grad():
-            all_scores, all_boxes = self.wrapper.decode(inputs)
+        with torch.no_grad():  # every prior's decoded score and box, from the detection pass's features
+            all_scores, all_boxes = self.wrapper.head(feats)
         boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
         priors = match_priors(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
                               torch.from_numpy(scores).to(all_scores.device))
