@@ -43,6 +43,13 @@ class BoxMaps:
         return out
 
 
+def check_settings(ratio_channels_to_ablate: float, batch_size: int, num_masks: int):
+    if not 0 < ratio_channels_to_ablate <= 1:
+        raise UserError(f'--ratio-channels-to-ablate {ratio_channels_to_ablate}: use a value in (0, 1]')
+    if batch_size < 1 or num_masks < 1:
+        raise UserError('--batch-size and --num-masks must be positive')
+
+
 class BoxAM:
     """Builds the CAM once; ``run(image)`` gives the detections and one map per box."""
 
@@ -55,10 +62,7 @@ class BoxAM:
         self.layer_names = list(target_layers or default_target_layers(runner.model))
         layers = [resolve_layer(runner.model, n)[0] for n in self.layer_names]
         canonical = [resolve_layer(runner.model, n)[1] for n in self.layer_names]
-        if not 0 < ratio_channels_to_ablate <= 1:
-            raise UserError(f'--ratio-channels-to-ablate {ratio_channels_to_ablate}: use a value in (0, 1]')
-        if batch_size < 1 or num_masks < 1:
-            raise UserError('--batch-size and --num-masks must be positive')
+        check_settings(ratio_channels_to_ablate, batch_size, num_masks)
         self.class_ids = None
         if classes:
             known = list(runner.classes)

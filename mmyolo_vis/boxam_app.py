@@ -11,7 +11,6 @@ from .images import swap_rb
 from .cam_methods import METHODS
 from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
                   setup_logging)
-from .errors import UserError
 from .inputs import ensure_writable_dir
 
 logger = logging.getLogger('mmyolo_vis')
@@ -56,14 +55,13 @@ class BoxAMRenderer:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    if not 0 < args.ratio_channels_to_ablate <= 1:
-        raise UserError(f'--ratio-channels-to-ablate {args.ratio_channels_to_ablate}: use a value in (0, 1]')
+    from .boxam import BoxAM, check_settings
+    check_settings(args.ratio_channels_to_ablate, args.batch_size, args.num_masks)  # before the model is built
     planned = plan_inputs(args.img, args.out_dir)
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
 
-    from .boxam import BoxAM
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)

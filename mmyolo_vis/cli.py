@@ -108,5 +108,10 @@ def progress(iterable, total: int, desc: str, enabled: bool | None = None):
         enabled = total > 1
     if not enabled:
         return iterable
+    return progress_bar(total, desc, iterable=iterable)
+
+
+def progress_bar(total: int, desc: str, unit: str = 'img', iterable=None):
+    """A tqdm bar on stderr (update it by hand, or iterate it when ``iterable`` is given)."""
     from tqdm import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit='img', file=sys.stderr, dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)

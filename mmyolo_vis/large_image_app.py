@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 
 from .images import swap_rb
-from .cli import EXIT_BAD_INPUT, add_common_args, plan_inputs, run_main, run_per_source, setup_logging
+from .cli import EXIT_BAD_INPUT, add_common_args, plan_inputs, progress_bar, run_main, run_per_source, setup_logging
 from .errors import UserError
 from .inputs import ensure_writable_dir
 from .large_reader import open_large, thumbnail
-from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, merge
+from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, check_merge, check_slicing, merge
 
 logger = logging.getLogger('mmyolo_vis')
 MAX_OUTPUT_SIDE = 4096
@@ -67,12 +67,7 @@ class LargeImageDemo:
         if len(windows) == 1 and (h < self.predictor.patch_size or w < self.predictor.patch_size):
             logger.info('the image (%dx%d) is smaller than --patch-size %d: it runs as one patch',
                         w, h, self.predictor.patch_size)
-        bar = None
-        if progress_desc is not None:
-            import sys
-
-            from tqdm import tqdm
-            bar = tqdm(total=len(windows), desc=progress_desc, unit='patch', file=sys.stderr, dynamic_ncols=True)
+        bar = progress_bar(len(windows), progress_desc, 'patch') if progress_desc is not None else None
         try:
             unmerged, _ = self.predictor.predict_patches(reader.read, h, w, bar.update if bar else None, windows)
         finally:
@@ -84,9 +79,8 @@ class LargeImageDemo:
 
     def whole_image(self, reader) -> Detections:
         """One pass over the whole picture (a TIFF is first shrunk band by band)."""
-        from .large_reader import thumbnail
         h, w = reader.shape
-        scale = min(1.0, 4096 / max(h, w))
+        scale = min(1.0, MAX_OUTPUT_SIDE / max(h, w))
         small = thumbnail(reader, scale)
         dets = Detections.from_instances(self.runner.infer([small])[0].pred_instances, self.score_thr)
         dets.boxes = dets.boxes / scale
@@ -111,12 +105,8 @@ class LargeImageDemo:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    if not 0 <= args.patch_overlap_ratio < 1:
-        raise UserError(f'--patch-overlap-ratio {args.patch_overlap_ratio}: use a value in [0, 1)')
-    if args.patch_size < 1 or args.batch_size < 1:
-        raise UserError('--patch-size and --batch-size must be positive')
-    if args.merge_nms_type == 'soft_nms' and args.merge_metric != 'iou':
-        raise UserError('--merge-nms-type soft_nms works with --merge-metric iou only')
+    check_slicing(args.patch_size, args.patch_overlap_ratio, args.batch_size)  # before the model is built
+    check_merge(args.merge_nms_type, args.merge_metric)
     planned = plan_inputs(args.img, args.out_dir)
     if planned is None:
         return EXIT_BAD_INPUT

@@ -44,13 +44,28 @@ class Detections:
         return Detections(self.boxes[idx], self.scores[idx], self.labels[idx])
 
 
-def slice_grid(height: int, width: int, patch_size: int, overlap: float) -> list[tuple[int, int, int, int]]:
-    """Patch windows (x1, y1, x2, y2) covering the image, from sahi; one window if the image is smaller."""
-    from sahi.slicing import get_slice_bboxes
+def check_slicing(patch_size: int, overlap: float, batch_size: int = 1):
     if not 0 <= overlap < 1:
         raise UserError(f'--patch-overlap-ratio {overlap}: use a value in [0, 1)')
     if patch_size < 1:
         raise UserError(f'--patch-size {patch_size}: must be positive')
+    if batch_size < 1:
+        raise UserError(f'--batch-size {batch_size}: must be positive')
+
+
+def check_merge(merge_type: str, metric: str):
+    if merge_type not in MERGE_TYPES:
+        raise UserError(f'--merge-nms-type {merge_type!r}: use one of {", ".join(MERGE_TYPES)}')
+    if metric not in MERGE_METRICS:
+        raise UserError(f'--merge-metric {metric!r}: use iou or ios')
+    if merge_type == 'soft_nms' and metric != 'iou':
+        raise UserError('--merge-nms-type soft_nms works with --merge-metric iou only')
+
+
+def slice_grid(height: int, width: int, patch_size: int, overlap: float) -> list[tuple[int, int, int, int]]:
+    """Patch windows (x1, y1, x2, y2) covering the image, from sahi; one window if the image is smaller."""
+    from sahi.slicing import get_slice_bboxes
+    check_slicing(patch_size, overlap)
     if height <= patch_size and width <= patch_size:
         return [(0, 0, width, height)]
     return [tuple(int(v) for v in b) for b in get_slice_bboxes(
@@ -76,10 +91,7 @@ def shift_and_clip(dets: Detections, offset: tuple[int, int], image_hw: tuple[in
 def merge(dets: Detections, merge_type: str = 'nms', metric: str = 'iou', iou_thr: float = 0.25,
           classes: tuple = ()) -> Detections:
     """Merge the detections of overlapping patches, per class."""
-    if merge_type not in MERGE_TYPES:
-        raise UserError(f'--merge-nms-type {merge_type!r}: use one of {", ".join(MERGE_TYPES)}')
-    if metric not in MERGE_METRICS:
-        raise UserError(f'--merge-metric {metric!r}: use iou or ios')
+    check_merge(merge_type, metric)
     if not len(dets):
         return dets
     if merge_type in ('nms', 'soft_nms') and metric == 'iou':
@@ -89,8 +101,6 @@ def merge(dets: Detections, merge_type: str = 'nms', metric: str = 'iou', iou_th
         out = dets.select(keep.numpy())
         out.scores = boxes[:, 4].numpy().astype(np.float32)  # soft-NMS lowers scores
         return out
-    if merge_type == 'soft_nms':
-        raise UserError('--merge-nms-type soft_nms works with --merge-metric iou only')
     preds = np.concatenate([dets.boxes, dets.scores[:, None], dets.labels[:, None].astype(np.float32)], 1)
     if merge_type == 'nms':  # intersection over the smaller box: sahi's NMS knows it, mmcv's does not
         from sahi.postprocess.combine import batched_nms
@@ -119,8 +129,7 @@ class SlicedPredictor:
 
     def __init__(self, runner, patch_size: int = 640, overlap: float = 0.25, batch_size: int = 1,
                  score_thr: float = 0.3):
-        if batch_size < 1:
-            raise UserError(f'--batch-size {batch_size}: must be at least 1')
+        check_slicing(patch_size, overlap, batch_size)
         self.runner, self.patch_size, self.overlap = runner, patch_size, overlap
         self.batch_size, self.score_thr = batch_size, score_thr
 

@@ -1,5 +1,4 @@
 """browse_dataset on the generated shapes dataset (a small one made here, seeded)."""
-import json
 import subprocess
 import sys
 

@@ -3,7 +3,6 @@ import re
 
 import cv2
 import numpy as np
-import pytest
 
 from conftest import SHARED, requires_shared
 
