@@ -7,7 +7,7 @@ import os
 import cv2
 import numpy as np
 
-from .images import swap_rb
+from .images import read_image, swap_rb, to_bgr_uint8
 from .errors import UserError
 from .visualizer import FeatmapVisualizer
 
@@ -57,15 +57,6 @@ def _boxes_of(results: dict):
     return img, boxes, np.asarray(results.get('gt_bboxes_labels', np.zeros(len(boxes), int)))
 
 
-def _to_uint8_bgr(img) -> np.ndarray:
-    img = np.asarray(img)
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    return np.ascontiguousarray(img)
-
-
 class DatasetBrowser:
     def __init__(self, cfg, phase: str = 'train', panel_size: int = 400):
         self.dataset, self.transforms = build_dataset(cfg, phase)
@@ -98,7 +89,7 @@ class DatasetBrowser:
 
     def draw(self, img_bgr, boxes, labels) -> np.ndarray:
         """RGB picture with the boxes and class names."""
-        rgb = swap_rb(_to_uint8_bgr(img_bgr))
+        rgb = swap_rb(to_bgr_uint8(np.asarray(img_bgr)))
         return self.visualizer.draw_detections(rgb, boxes, labels, None, self.classes, self.palette)
 
     def fit(self, rgb: np.ndarray, size: int | None = None) -> np.ndarray:
@@ -114,9 +105,7 @@ class DatasetBrowser:
 
     def original(self, index: int) -> np.ndarray:
         info = self.dataset.get_data_info(index)
-        img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
-        if img is None:
-            raise UserError(f'{info["img_path"]}: cannot read the image')
+        img = read_image(info['img_path'])
         inst = [i for i in info.get('instances', []) if not i.get('ignore_flag', 0)]
         boxes = np.array([i['bbox'] for i in inst], np.float32).reshape(-1, 4)
         labels = np.array([i['bbox_label'] for i in inst], int)
