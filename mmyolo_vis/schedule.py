@@ -23,7 +23,7 @@ def _group_value(group: dict, parameter: str) -> float:
 
 
 def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus: int = 1):
-    """Returns (values: list of per-iteration lists, one value per param group, iters_per_epoch, by_epoch).
+    """Returns (values: list of per-iteration lists, one value per param group, iters_per_epoch).
 
     ``dataset_size`` skips building the dataset (otherwise its length is read from the config's train set).
     """
@@ -44,7 +44,6 @@ def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus:
         ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
         dataset_size = len(DATASETS.build(ds_cfg))
     iters_per_epoch = max(1, math.ceil(dataset_size / (batch_size * ngpus)))
-    by_epoch = cfg.train_cfg.get('type', 'EpochBasedTrainLoop') == 'EpochBasedTrainLoop' or 'max_epochs' in cfg.train_cfg
 
     class ToyModel(BaseModel):
         def __init__(self):
@@ -89,7 +88,7 @@ def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus:
                         default_hooks=hooks, custom_hooks=custom, default_scope=cfg.get('default_scope', 'mmdet'),
                         visualizer=MagicMock(spec=Visualizer), log_level='WARNING', env_cfg=dict(dist_cfg=dict(backend='gloo')), launcher='none')
         runner.train()
-    return values, iters_per_epoch, by_epoch
+    return values, iters_per_epoch
 
 
 def write_csv(path: str, values: list[list[float]], iters_per_epoch: int, parameter: str):

@@ -43,7 +43,7 @@ def main(argv=None):
     if args.ngpus < 1 or (args.dataset_size is not None and args.dataset_size < 1):
         raise UserError('--ngpus and --dataset-size must be positive')
     cfg = load_config(args.config, args.cfg_options)
-    values, iters_per_epoch, _ = simulate(cfg, args.parameter, args.dataset_size, args.ngpus)
+    values, iters_per_epoch = simulate(cfg, args.parameter, args.dataset_size, args.ngpus)
     name = os.path.splitext(os.path.basename(args.config.split('::')[-1]))[0]
     save_path = args.save_path or (os.path.join(args.out_dir, f'{name}_{args.parameter}.png') if args.out_dir else None)
     fig = plot(values, iters_per_epoch, args.parameter, args.title or f'{name}: {args.parameter}', (w, h), args.style)
