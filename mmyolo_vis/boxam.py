@@ -60,8 +60,7 @@ class BoxAM:
         self.runner = runner
         self.wrapper = DetectorScores(runner.model)  # checks the family first
         self.layer_names = list(target_layers or default_target_layers(runner.model))
-        layers = [resolve_layer(runner.model, n)[0] for n in self.layer_names]
-        canonical = [resolve_layer(runner.model, n)[1] for n in self.layer_names]
+        layers, canonical = zip(*(resolve_layer(runner.model, n) for n in self.layer_names))
         check_settings(ratio_channels_to_ablate, batch_size, num_masks)
         self.class_ids = None
         if classes:
@@ -74,8 +73,8 @@ class BoxAM:
         self.method, self.score_thr, self.topk = method, score_thr, topk
         self.eigen_smooth = eigen_smooth
         self.batch_size = batch_size
-        self.cam = build_cam(method, self.wrapper, layers, canonical, batch_size, ratio_channels_to_ablate,
-                             num_masks, aug_smooth, fast_ablation)
+        self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
+                             ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
 
     def detections(self, data):
         """-> (kept detections, letterbox meta, the head's input features of that same forward pass)."""
