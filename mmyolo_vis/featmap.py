@@ -115,6 +115,10 @@ class LetterboxMeta:
                          [0, sy / stride_y, (top + 0.5 * sy) / stride_y - 0.5]], np.float64)
 
 
+def _as_array(featmap: np.ndarray | torch.Tensor) -> np.ndarray:
+    return featmap.detach().float().cpu().numpy() if isinstance(featmap, torch.Tensor) else np.asarray(featmap)
+
+
 def align_to_image(featmap: np.ndarray | torch.Tensor, meta: LetterboxMeta | None,
                    image_hw: tuple[int, int] | None = None) -> np.ndarray:
     """A (h, w) map computed on the network input, resampled onto the original image's pixels
@@ -122,8 +126,7 @@ def align_to_image(featmap: np.ndarray | torch.Tensor, meta: LetterboxMeta | Non
 
     Without meta the map is stretched over ``image_hw`` (for maps that already cover the image).
     """
-    if isinstance(featmap, torch.Tensor):
-        featmap = featmap.detach().float().cpu().numpy()
+    featmap = _as_array(featmap)
     featmap = np.ascontiguousarray(featmap, dtype=np.uint8 if featmap.dtype == np.uint8 else np.float32)
     if meta is None:
         h, w = image_hw
@@ -156,9 +159,7 @@ def _align_by_resizing(featmap: np.ndarray, meta: LetterboxMeta) -> np.ndarray |
 
 def to_uint8(featmap: np.ndarray | torch.Tensor) -> np.ndarray:
     """Min-max normalised to 0..255 (all zeros for a flat map)."""
-    if isinstance(featmap, torch.Tensor):
-        featmap = featmap.detach().float().cpu().numpy()
-    f = np.asarray(featmap, np.float32)
+    f = np.asarray(_as_array(featmap), np.float32)
     lo, hi = float(f.min()), float(f.max())
     if not hi > lo:
         return np.zeros(f.shape, np.uint8)
