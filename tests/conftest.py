@@ -50,3 +50,11 @@ def make_image(path, w=200, h=120, channels=3, dtype=np.uint8, seed=0):
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), img)
     return str(path)
+
+
+def run_cli(cli, capsys, *argv):
+    """A demo's ``cli`` on ``argv`` (str()-ed) -> (exit code, stdout, stderr); it must never print a traceback."""
+    code = cli([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert 'Traceback' not in err
+    return code, out, err

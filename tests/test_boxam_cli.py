@@ -3,14 +3,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED, TINY_CONFIG, make_image, requires_shared
+from conftest import SHARED, TINY_CONFIG, make_image, requires_shared, run_cli
 from mmyolo_vis.boxam_app import cli
 
 
 def run(capsys, *argv):
-    code = cli([str(a) for a in argv])
-    _, err = capsys.readouterr()
-    assert 'Traceback' not in err
+    code, _, err = run_cli(cli, capsys, *argv)
     return code, err
 
 

@@ -6,15 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_CONFIG, make_image
+from conftest import TINY_CONFIG, make_image, run_cli
 from mmyolo_vis.featmap_app import cli
 
 
 def run(capsys, *argv):
-    code = cli([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert 'Traceback' not in err
-    return code, out, err
+    return run_cli(cli, capsys, *argv)
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ import json
 import cv2
 import pytest
 
-from conftest import TINY_CONFIG, make_image
+from conftest import TINY_CONFIG, make_image, run_cli
 from mmyolo_vis.large_image_app import cli
 
 
 def run(capsys, *argv):
-    code = cli([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert 'Traceback' not in err
+    code, _, err = run_cli(cli, capsys, *argv)
     return code, err
 
 
