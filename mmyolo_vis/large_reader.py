@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import OrderedDict
 
 import cv2
 import numpy as np
@@ -29,9 +30,14 @@ class ArrayReader:
 
 
 class TiffReader:
-    """A TIFF read window by window through tifffile: a window costs the tiles (or strips) it touches."""
+    """A TIFF read window by window through tifffile: a window costs the tiles (or strips) it touches.
 
-    def __init__(self, path: str):
+    Overlapping windows share tiles: decoded tiles are kept in a least-recently-used cache of at most
+    ``cache_bytes``, so neighbouring windows of a row reuse them instead of decoding them again. (A cache
+    holding whole rows of tiles for the next row of windows costs more memory than it saves time: 128 MiB
+    raised the peak of the 20000 px benchmark from 1.1 to 1.4 GiB.)"""
+
+    def __init__(self, path: str, cache_bytes: int = 32 * 2**20):
         try:
             import tifffile
         except ImportError:  # pragma: no cover - a dependency of this package
@@ -53,9 +59,26 @@ class TiffReader:
             self.block = (int(min(p.rowsperstrip, p.imagelength)), int(p.imagewidth))
         self.across = math.ceil(self.shape[1] / self.block[1])
         self.channels = int(p.samplesperpixel)
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cached = 0  # bytes held by the cache
+        self.decoded = 0  # tiles decoded so far
 
     def _block(self, by: int, bx: int) -> np.ndarray:
         index = by * self.across + bx
+        blk = self._cache.get(index)
+        if blk is not None:
+            self._cache.move_to_end(index)
+            return blk
+        blk = self._decode(index)
+        self.decoded += 1
+        self._cache[index] = blk
+        self._cached += blk.nbytes
+        while self._cached > self.cache_bytes and self._cache:
+            self._cached -= self._cache.popitem(last=False)[1].nbytes
+        return blk
+
+    def _decode(self, index: int) -> np.ndarray:
         offset, count = self.page.dataoffsets[index], self.page.databytecounts[index]
         fh = self.tif.filehandle
         fh.seek(offset)
@@ -85,6 +108,7 @@ class TiffReader:
         return to_bgr_uint8(out[..., 0] if self.channels == 1 else out)
 
     def close(self):
+        self._cache.clear()
         self.tif.close()
 
 

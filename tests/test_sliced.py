@@ -114,3 +114,23 @@ def test_unreadable_and_truncated_tiff(tmp_path):
     with pytest.raises(UserError, match='truncated|not a readable TIFF|cannot decode'):
         r = TiffReader(str(tmp_path / 'cut.tif'))
         r.read(0, 0, 256, 256)
+
+
+def test_tiff_tiles_shared_by_overlapping_windows_are_decoded_once(tmp_path):
+    import tifffile
+
+    from mmyolo_vis.large_reader import TiffReader
+    from mmyolo_vis.sliced import slice_grid
+    rgb = np.random.default_rng(1).integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / 't.tif', rgb, tile=(64, 64))
+    tiles = 5 * 7  # ceil(300 / 64) x ceil(410 / 64)
+    windows = slice_grid(300, 410, 128, 0.25)
+    for cache_bytes, expected in ((128 * 2**20, tiles), (0, None)):
+        r = TiffReader(str(tmp_path / 't.tif'), cache_bytes=cache_bytes)
+        for x1, y1, x2, y2 in windows:
+            assert np.array_equal(r.read(x1, y1, x2, y2), rgb[y1:y2, x1:x2, ::-1])
+        if expected is None:  # without a cache the overlaps decode tiles again and again
+            assert r.decoded > 2 * tiles
+        else:
+            assert r.decoded == expected
+        r.close()
