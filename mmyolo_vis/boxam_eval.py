@@ -34,7 +34,9 @@ def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: floa
                 tolerance: float = 15.0) -> list[dict]:
     """Each detection matched to a ground-truth box of its class (IoU >= iou_thr) and at least ``min_size``
     px on its longer side: its map's pointing hit and energy in the ground-truth box, and the class-level
-    hit of the original pointing game (the maximum on any ground-truth box of the detection's class)."""
+    hit of the original pointing game (the maximum on any ground-truth box of the detection's class), and
+    whether the box is the only ground-truth object of its class in the image (``alone``): a class-level
+    map can only be told from a box-level one on the boxes that are not alone."""
     rows = []
     if not len(det_boxes) or not len(gt_boxes):
         return rows
@@ -52,5 +54,6 @@ def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: floa
         same_class = [b for b, lab in zip(gt_boxes, gt_labels) if lab == det_labels[k]]
         rows.append(dict(hit=pointing_hit(maps[k], gb, tolerance), energy=energy_in_box(maps[k], gb),
                          class_hit=any(pointing_hit(maps[k], b, tolerance) for b in same_class),
+                         alone=len(same_class) == 1,
                          size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
     return rows

@@ -38,4 +38,7 @@ def test_score_boxes_matches_detections_to_ground_truth():
     # detection 0's map peaks on the other object of its class: a miss for the box, a hit for the class
     assert [r['hit'] for r in by_size] == [False, True]
     assert all(r['class_hit'] for r in rows)
+    assert not any(r['alone'] for r in rows)  # two squares of class 0
+    alone = score_boxes(maps[:1], dets[:1], det_labels[:1], gt[[0, 2]], gt_labels[[0, 2]])
+    assert len(alone) == 1 and alone[0]['alone'] and not alone[0]['hit']
     assert rows[0]['size'] == 50.0

@@ -8,7 +8,10 @@ ground-truth box of its class (IoU >= 0.5) whose longer side is at least --min-s
 (the target is that detection's score). Per method and layer set: pointing-game hit rate (the map's
 maximum inside the ground-truth box, --tolerance px) and mean energy-in-box (the share of the map's mass
 inside the box); for reference, the class-level pointing game of Zhang et al. (the maximum inside any
-ground-truth box of the detection's class). Printed as a table, written as JSON.
+ground-truth box of the detection's class), and the pointing game split into boxes that are the only
+object of their class in the image ("alone") and boxes that share their class with another object
+("shared": only there can a map that shows the class be told from one that shows the box).
+Printed as a table, written as JSON.
 """
 import argparse
 import json
@@ -39,6 +42,26 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def mean_of(rows, key, keep=lambda r: True) -> float | None:
+    values = [r[key] for r in rows if keep(r)]
+    return float(np.mean(values)) if values else None  # no box: null in the JSON, '-' in the table
+
+
+def cell(value, width: int) -> str:
+    return f'{"-":>{width}}' if value is None else f'{value:{width}.3f}'
+
+
+def summarise(method: str, layers: str, rows: list[dict]) -> dict:
+    """One table row: pointing game and energy over all boxes, the class-level pointing game, and the
+    pointing game over boxes alone of their class in the image and over boxes that share it."""
+    return dict(method=method, layers=layers, boxes=len(rows),
+                boxes_shared=sum(not r['alone'] for r in rows),
+                pointing_game=mean_of(rows, 'hit'), energy_in_box=mean_of(rows, 'energy'),
+                pointing_game_class=mean_of(rows, 'class_hit'),
+                pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
+                pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))
+
+
 def main(argv=None):
     args = parse_args(argv)
     setup_logging()
@@ -65,15 +88,14 @@ def main(argv=None):
                 res = boxam.run(read_image(info['img_path']))
                 rows += score_boxes(res.maps, res.boxes, res.labels, np.array([x['bbox'] for x in gt]).reshape(-1, 4),
                                     np.array([x['bbox_label'] for x in gt]), args.min_size, 0.5, args.tolerance)
-            table.append(dict(method=method, layers='(input masks)' if method == 'drise' else ' '.join(boxam.layer_names),
-                              boxes=len(rows),
-                              pointing_game=float(np.mean([r['hit'] for r in rows])) if rows else 0.0,
-                              energy_in_box=float(np.mean([r['energy'] for r in rows])) if rows else 0.0,
-                              pointing_game_class=float(np.mean([r['class_hit'] for r in rows])) if rows else 0.0))
-    print(f'{"method":14}{"layers":58}{"boxes":>7}{"pointing":>10}{"energy":>9}{"pointing(class)":>17}')
+            table.append(summarise(method, '(input masks)' if method == 'drise' else ' '.join(boxam.layer_names),
+                                   rows))
+    print(f'{"method":14}{"layers":58}{"boxes":>7}{"pointing":>10}{"energy":>9}{"pointing(class)":>17}'
+          f'{"alone":>8}{"shared":>8}')
     for r in table:
-        print(f'{r["method"]:14}{r["layers"]:58}{r["boxes"]:7d}{r["pointing_game"]:10.3f}{r["energy_in_box"]:9.3f}'
-              f'{r["pointing_game_class"]:17.3f}')
+        print(f'{r["method"]:14}{r["layers"]:58}{r["boxes"]:7d}{cell(r["pointing_game"], 10)}'
+              f'{cell(r["energy_in_box"], 9)}{cell(r["pointing_game_class"], 17)}{cell(r["pointing_game_alone"], 8)}'
+              f'{cell(r["pointing_game_shared"], 8)}')
     os.makedirs(os.path.dirname(os.path.abspath(args.out_file)), exist_ok=True)
     with open(args.out_file, 'w') as f:
         json.dump(dict(images=n, min_size=args.min_size, tolerance=args.tolerance, score_thr=args.score_thr,

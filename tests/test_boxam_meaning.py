@@ -1,0 +1,65 @@
+"""What a box map means, on the shipped demo detector: a scene with two identical squares and a circle.
+
+Methods that weight each cell by its own gradient (hirescam, layercam) put each square's maximum on that
+square. Grad-CAM weights each channel by its gradient averaged over the whole map; the YOLOv5 head scores
+a prior with a 1x1 convolution of the neck features at its cell, so both squares get the same channel
+weights and the same map (the class's evidence at every cell), which peaks on one of them.
+"""
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+SQUARES = [(60, 80, 180, 200), (400, 260, 520, 380)]  # x1, y1, x2, y2; same size and colour
+CIRCLE = ((480, 120), 60)
+
+
+@pytest.fixture(scope='module')
+def scene():
+    rng = np.random.default_rng(0)
+    img = np.clip(np.full((480, 640, 3), 120.0) + rng.normal(0, 8, (480, 640, 3)), 0, 255).astype(np.uint8)
+    for x1, y1, x2, y2 in SQUARES:
+        cv2.rectangle(img, (x1, y1), (x2, y2), (40, 200, 240), -1)
+    cv2.circle(img, *CIRCLE, (200, 60, 60), -1)
+    return img
+
+
+@pytest.fixture(scope='module')
+def runner():
+    from mmyolo_vis.runner import ModelRunner
+    return ModelRunner(str(ROOT / 'configs/yolov5/yolov5_n_shapes.py'),
+                       str(ROOT / 'checkpoints/yolov5_n_shapes.pth'), 'cpu')
+
+
+def square_maps(runner, scene, method):
+    from mmyolo_vis.boxam import BoxAM
+    res = BoxAM(runner, method, classes=['square']).run(scene)
+    assert len(res.boxes) == 2 and (res.scores > 0.9).all()
+    order = np.argsort(res.boxes[:, 0])  # left square first, as in SQUARES
+    assert np.abs(res.boxes[order] - np.array(SQUARES)).max() < 12
+    return res.maps[order]
+
+
+def peak(m):
+    y, x = np.unravel_index(int(m.argmax()), m.shape)
+    return x, y
+
+
+def inside(point, box):
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@pytest.mark.parametrize('method', ['hirescam', 'layercam'])
+def test_cell_weighted_maps_point_at_their_own_square(runner, scene, method):
+    maps = square_maps(runner, scene, method)
+    for m, box in zip(maps, SQUARES):
+        assert inside(peak(m), box)
+    assert np.corrcoef(maps[0].ravel(), maps[1].ravel())[0, 1] < 0.2
+
+
+def test_gradcam_gives_both_squares_the_same_class_map(runner, scene):
+    maps = square_maps(runner, scene, 'gradcam')
+    assert np.corrcoef(maps[0].ravel(), maps[1].ravel())[0, 1] > 0.95
+    peaks = [peak(m) for m in maps]
+    assert all(inside(p, SQUARES[0]) for p in peaks) or all(inside(p, SQUARES[1]) for p in peaks)
