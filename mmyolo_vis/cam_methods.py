@@ -69,6 +69,9 @@ GRADIENT_METHODS = {
     'eigengradcam': OrientedEigenGradCAM,
 }
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
+# One weight per channel from the gradient averaged over the whole map: with a head that scores each prior
+# from its own cell, every box of a class and level gets the same weights, so the same (class) map.
+GLOBAL_WEIGHT_METHODS = ('gradcam', 'gradcam++', 'xgradcam')
 
 
 class FastAblationCAM(BaseCAM):

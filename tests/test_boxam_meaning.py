@@ -63,3 +63,17 @@ def test_gradcam_gives_both_squares_the_same_class_map(runner, scene):
     assert np.corrcoef(maps[0].ravel(), maps[1].ravel())[0, 1] > 0.95
     peaks = [peak(m) for m in maps]
     assert all(inside(p, SQUARES[0]) for p in peaks) or all(inside(p, SQUARES[1]) for p in peaks)
+
+
+@pytest.mark.parametrize('method, noted', [('gradcam', True), ('hirescam', False)])
+def test_demo_says_once_when_boxes_share_a_class_map(capsys, tmp_path, scene, method, noted):
+    from conftest import run_cli
+    from mmyolo_vis.boxam_app import cli
+    (tmp_path / 'in').mkdir()
+    for name in ('a.jpg', 'b.jpg'):  # two images: the note is said once
+        cv2.imwrite(str(tmp_path / 'in' / name), scene)
+    code, _, err = run_cli(cli, capsys, tmp_path / 'in', ROOT / 'configs/yolov5/yolov5_n_shapes.py',
+                           ROOT / 'checkpoints/yolov5_n_shapes.pth', '--device', 'cpu', '--method', method,
+                           '--out-dir', tmp_path / 'out')
+    assert code == 0 and len(list((tmp_path / 'out').glob('*.jpg'))) == 2
+    assert err.count('boxes of one class get much the same map') == (1 if noted else 0)
