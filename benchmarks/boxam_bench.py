@@ -5,7 +5,9 @@ method's cost as a multiple of one bare inference, in one run on the same image 
 
 The whole-network AblationCAM is pytorch-grad-cam's own class over the full model, as MMYOLO's
 boxam_vis_demo.py uses it: every batch of ablated channels reruns backbone, neck and head. Ours reruns
-only the head from the cached neck outputs. Both explain the same (best) box over the same layers.
+only the head from the cached neck outputs. Both explain the same (best) box over the same layers, with
+zero as the ablated value (our ZeroAblationLayer in pytorch-grad-cam's class: the same cost as its own
+layer), so the two maps must agree: the script prints their largest difference.
 Goal: ratio ours / whole-network <= 0.25.
 """
 import argparse

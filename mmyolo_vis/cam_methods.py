@@ -7,6 +7,11 @@
 - ``OrientedEigenCAM`` / ``OrientedEigenGradCAM``: pytorch-grad-cam's EigenCAM and EigenGradCAM keep the
   principal component with whatever sign the SVD returns, so a map can come out inverted (the ReLU then
   keeps the background); these fix the sign (see ``orient_like``).
+- ``ZeroAblationLayer``: pytorch-grad-cam's AblationLayer replaces an ablated channel by (minimum - 1e7)
+  whenever the layer has a negative value, which any SiLU network has; that measures a huge negative input,
+  not the channel's absence. This one sets the channel to zero (the AblationCAM paper's ablation) and picks
+  channels as ``FastAblationCAM`` does; ``WholeNetworkAblationCAM`` (pytorch-grad-cam's AblationCAM with it,
+  for other target layers) also ignores score changes of float noise, so both paths compute the same map.
 - ``DRISE`` (Petsiuk et al., CVPR 2021): random masks, batched forward passes, no gradients; a mask's
   weight for a box is max over predictions of IoU x the prediction's score for the box's class.
 """
@@ -19,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from pytorch_grad_cam import (AblationCAM, EigenCAM, EigenGradCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM,
                               XGradCAM)
+from pytorch_grad_cam.ablation_layer import AblationLayer
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from .detector_cam import DetectorScores, box_iou
@@ -72,6 +78,37 @@ METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 # One weight per channel from the gradient averaged over the whole map: with a head that scores each prior
 # from its own cell, every box of a class and level gets the same weights, so the same (class) map.
 GLOBAL_WEIGHT_METHODS = ('gradcam', 'gradcam++', 'xgradcam')
+
+
+class ZeroAblationLayer(AblationLayer):
+    """pytorch-grad-cam's ablation layer with zero as the ablated value (see the module note)."""
+
+    def activations_to_be_ablated(self, activations, ratio_channels_to_ablate=1.0):
+        self.indices = channels_to_ablate(activations, ratio_channels_to_ablate)
+        return self.indices
+
+    def __call__(self, x):
+        out = self.activations
+        out[torch.arange(len(out)), torch.as_tensor(self.indices[:len(out)], dtype=torch.long)] = 0
+        return out
+
+
+class WholeNetworkAblationCAM(AblationCAM):
+    """pytorch-grad-cam's AblationCAM (the whole network reruns per batch of ablated channels) with zero
+    ablation, for target layers other than the neck outputs. A relative score change below ``noise`` counts
+    as none: a layer the box does not depend on would otherwise get weights of float noise (about 1e-7 from
+    the batched rerun), which pytorch-grad-cam's per-layer min-max scaling turns into a full-range map."""
+
+    def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0,
+                 noise: float = 1e-5):
+        super().__init__(model, target_layers, ablation_layer=ZeroAblationLayer(), batch_size=batch_size,
+                         ratio_channels_to_ablate=ratio_channels_to_ablate)
+        self.noise = noise
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+        weights[np.abs(weights) < self.noise] = 0
+        return weights
 
 
 class FastAblationCAM(BaseCAM):
@@ -170,8 +207,7 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         if fast_ablation and len(levels) == len(target_layers):
             cam = FastAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate, levels)
         else:  # any other layer: pytorch-grad-cam's own, which reruns the whole network per channel batch
-            cam = AblationCAM(model, target_layers, batch_size=batch_size,
-                              ratio_channels_to_ablate=ratio_channels_to_ablate)
+            cam = WholeNetworkAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate)
     elif method == 'eigencam':
         cam = OrientedEigenCAM(model, target_layers)
     else:

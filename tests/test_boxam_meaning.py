@@ -77,3 +77,19 @@ def test_demo_says_once_when_boxes_share_a_class_map(capsys, tmp_path, scene, me
                            '--out-dir', tmp_path / 'out')
     assert code == 0 and len(list((tmp_path / 'out').glob('*.jpg'))) == 2
     assert err.count('boxes of one class get much the same map') == (1 if noted else 0)
+
+
+@pytest.mark.parametrize('image, ratio, topk', [('demo_scene', 1.0, 1), ('squares', 0.25, 2)])
+def test_fast_ablation_equals_whole_network_ablation(runner, scene, image, ratio, topk):
+    """Head-only reruns from the cached neck outputs give the map of pytorch-grad-cam's whole-network
+    AblationCAM (with zero as the ablated value), for all channels and for a share of them. The levels the
+    box does not depend on stay blank in both (no float noise scaled up to a map)."""
+    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.images import read_image
+    img = read_image(str(ROOT / 'demo/demo_scene.jpg')) if image == 'demo_scene' else scene
+    kw = dict(method='ablationcam', topk=topk, batch_size=64, ratio_channels_to_ablate=ratio)
+    fast = BoxAM(runner, **kw).run(img)
+    whole = BoxAM(runner, fast_ablation=False, **kw).run(img)
+    assert fast.maps.shape == whole.maps.shape == (topk, 480, 640)
+    assert (fast.maps.reshape(topk, -1).std(1) > 0.05).all()  # real maps, not constant ones
+    assert np.abs(fast.maps - whole.maps).max() < 1e-3

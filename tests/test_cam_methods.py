@@ -1,5 +1,6 @@
 """Our additions to pytorch-grad-cam's methods, on synthetic activations."""
 import numpy as np
+import pytest
 import torch.nn as nn
 
 from mmyolo_vis.cam_methods import OrientedEigenCAM, OrientedEigenGradCAM, channels_to_ablate, orient_like
@@ -38,3 +39,17 @@ def test_channels_to_ablate_share():
     act = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((10, 2, 2), np.float32)
     assert channels_to_ablate(act, 0.3).tolist() == [7, 8, 9]
     assert len(channels_to_ablate(act, 1.0)) == 10
+
+
+def test_zero_ablation_layer_zeroes_one_channel_per_batch_member():
+    import torch
+
+    from mmyolo_vis.cam_methods import ZeroAblationLayer
+    layer = ZeroAblationLayer()
+    act = np.arange(4 * 3 * 2, dtype=np.float32).reshape(4, 3, 2) - 5  # negative values too
+    assert layer.activations_to_be_ablated(act, 0.5).tolist() == [2, 3]  # the two most active channels
+    layer.set_next_batch(0, torch.from_numpy(act)[None], 2)
+    out = layer(None)
+    assert out.shape == (2, 4, 3, 2)
+    assert (out[0, 2] == 0).all() and (out[1, 3] == 0).all()
+    assert torch.equal(out[0, 3], torch.from_numpy(act[3])) and torch.equal(out[1, 2], torch.from_numpy(act[2]))
