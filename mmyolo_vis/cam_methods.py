@@ -10,8 +10,9 @@
 - ``ZeroAblationLayer``: pytorch-grad-cam's AblationLayer replaces an ablated channel by (minimum - 1e7)
   whenever the layer has a negative value, which any SiLU network has; that measures a huge negative input,
   not the channel's absence. This one sets the channel to zero (the AblationCAM paper's ablation) and picks
-  channels as ``FastAblationCAM`` does; ``WholeNetworkAblationCAM`` (pytorch-grad-cam's AblationCAM with it,
-  for other target layers) also ignores score changes of float noise, so both paths compute the same map.
+  channels as ``FastAblationCAM`` does; with it ``WholeNetworkAblationCAM`` (pytorch-grad-cam's AblationCAM,
+  for other target layers) computes the map of the fast path. Both drop weights of float noise
+  (``without_float_noise``).
 - ``DRISE`` (Petsiuk et al., CVPR 2021): random masks, batched forward passes, no gradients; a mask's
   weight for a box is max over predictions of IoU x the prediction's score for the box's class.
 """
@@ -80,6 +81,14 @@ METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 GLOBAL_WEIGHT_METHODS = ('gradcam', 'gradcam++', 'xgradcam')
 
 
+def without_float_noise(weights: np.ndarray, noise: float = 1e-5) -> np.ndarray:
+    """Ablation weights (relative score drops) below ``noise`` set to zero. A layer the box does not depend
+    on gets weights of float noise from a batched rerun (about 1e-7, more on a GPU whose kernels change with
+    the batch size); pytorch-grad-cam's per-layer min-max scaling would turn them into a full-range map."""
+    weights[np.abs(weights) < noise] = 0
+    return weights
+
+
 class ZeroAblationLayer(AblationLayer):
     """pytorch-grad-cam's ablation layer with zero as the ablated value (see the module note)."""
 
@@ -95,20 +104,14 @@ class ZeroAblationLayer(AblationLayer):
 
 class WholeNetworkAblationCAM(AblationCAM):
     """pytorch-grad-cam's AblationCAM (the whole network reruns per batch of ablated channels) with zero
-    ablation, for target layers other than the neck outputs. A relative score change below ``noise`` counts
-    as none: a layer the box does not depend on would otherwise get weights of float noise (about 1e-7 from
-    the batched rerun), which pytorch-grad-cam's per-layer min-max scaling turns into a full-range map."""
+    ablation and float noise dropped, for target layers other than the neck outputs."""
 
-    def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0,
-                 noise: float = 1e-5):
+    def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0):
         super().__init__(model, target_layers, ablation_layer=ZeroAblationLayer(), batch_size=batch_size,
                          ratio_channels_to_ablate=ratio_channels_to_ablate)
-        self.noise = noise
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
-        weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
-        weights[np.abs(weights) < self.noise] = 0
-        return weights
+        return without_float_noise(super().get_cam_weights(input_tensor, target_layer, targets, activations, grads))
 
 
 class FastAblationCAM(BaseCAM):
@@ -141,7 +144,7 @@ class FastAblationCAM(BaseCAM):
                     out = self.model.head(batch)[0]
                     scores[chans] = np.array([float(target(o)) for o in out], np.float32)
                 weights[b] = (original - scores) / (original + 1e-7)
-        return weights
+        return without_float_noise(weights)
 
 
 class DRISE:

@@ -53,3 +53,9 @@ def test_zero_ablation_layer_zeroes_one_channel_per_batch_member():
     assert out.shape == (2, 4, 3, 2)
     assert (out[0, 2] == 0).all() and (out[1, 3] == 0).all()
     assert torch.equal(out[0, 3], torch.from_numpy(act[3])) and torch.equal(out[1, 2], torch.from_numpy(act[2]))
+
+
+def test_float_noise_weights_dropped():
+    from mmyolo_vis.cam_methods import without_float_noise
+    w = np.array([[1.2e-7, -3e-6, 0.02, -0.5]], np.float32)
+    assert without_float_noise(w).tolist() == [[0.0, 0.0, np.float32(0.02), -0.5]]
