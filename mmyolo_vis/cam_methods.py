@@ -1,4 +1,4 @@
-"""CAM methods for detectors: pytorch-grad-cam's classes, plus two it lacks in the form needed here.
+"""CAM methods for detectors: pytorch-grad-cam's classes, plus what it lacks in the form needed here.
 
 - ``FastAblationCAM``: pytorch-grad-cam's AblationCAM reruns the whole network for every ablated channel.
   When the target layer is a neck output, only the head depends on it: the neck outputs are computed
