@@ -20,8 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description='Box-level activation maps (Grad-CAM, AblationCAM, D-RISE, ...) '
                                             'of a YOLO-family detector: one map per detected box.')
     add_common_args(p)
-    p.add_argument('--method', default='gradcam', choices=METHODS, help='CAM method (default gradcam). gradcam, gradcam++ and xgradcam show the evidence '
-                        "for the box's class; hirescam, layercam and eigengradcam show the box alone")
+    p.add_argument('--method', default='gradcam', choices=METHODS,
+                   help="CAM method (default gradcam). gradcam, gradcam++ and xgradcam show the evidence for the "
+                        "box's class; hirescam, layercam and eigengradcam show the box alone")
     p.add_argument('--target-layers', nargs='+', default=None,
                    help='layers to explain (default: the neck outputs, every pyramid level)')
     p.add_argument('--topk', type=int, default=10, help='explain the k best boxes, -1 for all (default 10)')

@@ -57,3 +57,19 @@ def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: floa
                          alone=len(same_class) == 1,
                          size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
     return rows
+
+
+def mean_of(rows, key, keep=lambda r: True) -> float | None:
+    values = [r[key] for r in rows if keep(r)]
+    return float(np.mean(values)) if values else None  # no box: null in the JSON, '-' in the table
+
+
+def summarise(method: str, layers: str, rows: list[dict]) -> dict:
+    """One table row: pointing game and energy over all boxes, the class-level pointing game, and the
+    pointing game over boxes alone of their class in the image and over boxes that share it."""
+    return dict(method=method, layers=layers, boxes=len(rows),
+                boxes_shared=sum(not r['alone'] for r in rows),
+                pointing_game=mean_of(rows, 'hit'), energy_in_box=mean_of(rows, 'energy'),
+                pointing_game_class=mean_of(rows, 'class_hit'),
+                pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
+                pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))

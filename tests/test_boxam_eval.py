@@ -1,7 +1,7 @@
 """The measures of eval_boxam.py on hand-made maps."""
 import numpy as np
 
-from mmyolo_vis.boxam_eval import energy_in_box, pointing_hit, score_boxes
+from mmyolo_vis.boxam_eval import energy_in_box, pointing_hit, score_boxes, summarise
 
 
 def peak_map(y, x, h=100, w=200):
@@ -42,3 +42,17 @@ def test_score_boxes_matches_detections_to_ground_truth():
     alone = score_boxes(maps[:1], dets[:1], det_labels[:1], gt[[0, 2]], gt_labels[[0, 2]])
     assert len(alone) == 1 and alone[0]['alone'] and not alone[0]['hit']
     assert rows[0]['size'] == 50.0
+
+
+def test_summarise_splits_alone_and_shared_boxes():
+    rows = [dict(hit=True, energy=0.5, class_hit=True, alone=True),
+            dict(hit=False, energy=0.1, class_hit=True, alone=False),
+            dict(hit=True, energy=0.3, class_hit=True, alone=False),
+            dict(hit=False, energy=0.0, class_hit=False, alone=False)]
+    r = summarise('gradcam', 'neck', rows)
+    assert (r['boxes'], r['boxes_shared']) == (4, 3)
+    assert r['pointing_game'] == 0.5 and r['pointing_game_class'] == 0.75
+    assert r['pointing_game_alone'] == 1.0 and abs(r['pointing_game_shared'] - 1 / 3) < 1e-9
+    assert abs(r['energy_in_box'] - 0.225) < 1e-9
+    empty = summarise('gradcam', 'neck', rows[:1])
+    assert empty['pointing_game_shared'] is None  # no shared box: null, not a made-up 0

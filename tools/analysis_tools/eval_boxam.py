@@ -42,31 +42,15 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def mean_of(rows, key, keep=lambda r: True) -> float | None:
-    values = [r[key] for r in rows if keep(r)]
-    return float(np.mean(values)) if values else None  # no box: null in the JSON, '-' in the table
-
-
 def cell(value, width: int) -> str:
     return f'{"-":>{width}}' if value is None else f'{value:{width}.3f}'
-
-
-def summarise(method: str, layers: str, rows: list[dict]) -> dict:
-    """One table row: pointing game and energy over all boxes, the class-level pointing game, and the
-    pointing game over boxes alone of their class in the image and over boxes that share it."""
-    return dict(method=method, layers=layers, boxes=len(rows),
-                boxes_shared=sum(not r['alone'] for r in rows),
-                pointing_game=mean_of(rows, 'hit'), energy_in_box=mean_of(rows, 'energy'),
-                pointing_game_class=mean_of(rows, 'class_hit'),
-                pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
-                pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))
 
 
 def main(argv=None):
     args = parse_args(argv)
     setup_logging()
     from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.boxam_eval import score_boxes
+    from mmyolo_vis.boxam_eval import score_boxes, summarise
     from mmyolo_vis.images import read_image
     from mmyolo_vis.runner import ModelRunner
     from mmengine.registry import DATASETS
