@@ -73,6 +73,7 @@ class BoxAM:
         self.method, self.score_thr, self.topk = method, score_thr, topk
         self.eigen_smooth = eigen_smooth
         self.batch_size = batch_size
+        self.said_blank = False
         self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
                              ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
 
@@ -105,9 +106,10 @@ class BoxAM:
         boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
         priors = match_priors(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
                               torch.from_numpy(scores).to(all_scores.device))
-        targets = [BoxScoreTarget(p, l) for p, l in zip(priors, labels)]
+        gradients = self.method in GRADIENT_METHODS
+        targets = [BoxScoreTarget(p, l, reach_every_layer=gradients) for p, l in zip(priors, labels)]
         chunk = len(targets) if self.method in ('drise',) else min(self.batch_size, 8)
-        maps_in = []
+        maps_in, blank = [], 0
         for s in range(0, len(targets), chunk):
             try:
                 maps_in.append(self.cam(inputs, boxes_in[s:s + chunk], torch.from_numpy(labels[s:s + chunk]),
@@ -116,17 +118,21 @@ class BoxAM:
                 raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: a layer gets no gradient '
                                     f'from the box scores ({e.__class__.__name__}); pick layers before the head '
                                     'such as the neck outputs') from None
-            self._check_gradients()
+            if gradients:
+                blank += self._boxes_without_gradient()
+        if blank and not self.said_blank:
+            self.said_blank = True
+            logger.warning('note: %d box map%s blank: %s score does not depend on --target-layers %s (the box '
+                           'comes from a finer pyramid level); without --target-layers every level is used',
+                           blank, ' is' if blank == 1 else 's are', 'its' if blank == 1 else 'their',
+                           ' '.join(self.layer_names))
         maps = np.stack([align_to_image(m, meta) for m in np.concatenate(maps_in)])
         maps = np.nan_to_num(maps).clip(0, 1)
         return BoxMaps(boxes, labels, scores, maps.astype(np.float32))
 
-    def _check_gradients(self):
-        cam = getattr(self.cam, 'cam', None)
-        if self.method not in GRADIENT_METHODS or cam is None:
-            return
-        # A box's score depends on one pyramid level: the other levels rightly get zero gradient.
-        grads = cam.activations_and_grads.gradients
-        if len(grads) < len(self.layer_names) or all(float(g.abs().sum()) == 0 for g in grads):
-            raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: a layer gets no gradient from '
-                                'the box scores; pick layers before the head such as the neck outputs')
+    def _boxes_without_gradient(self) -> int:
+        """How many boxes of the last chunk got a zero gradient at every target layer (their maps are blank).
+        A box's score depends on its prior's pyramid level and, through the neck's bottom-up path, on the
+        finer levels, never on a coarser one."""
+        grads = self.cam.cam.activations_and_grads.gradients
+        return sum(all(float(g[b].abs().sum()) == 0 for g in grads) for b in range(len(grads[0])))

@@ -94,13 +94,19 @@ class DetectorScores(nn.Module):
 
 
 class BoxScoreTarget:
-    """One scalar per image: the score of prior ``prior`` for class ``label``."""
+    """One scalar per image: the score of prior ``prior`` for class ``label``.
 
-    def __init__(self, prior: int, label: int):
+    ``reach_every_layer``: add 0 x every score, so that the backward pass reaches every pyramid level and
+    a level this box does not depend on (a coarser one than its prior's) gets a zero gradient instead of
+    none: pytorch-grad-cam fails on a target layer whose gradient never arrives."""
+
+    def __init__(self, prior: int, label: int, reach_every_layer: bool = False):
         self.prior, self.label = int(prior), int(label)
+        self.reach_every_layer = reach_every_layer
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
-        return output[self.prior, self.label]
+        score = output[self.prior, self.label]
+        return score + 0 * output.sum() if self.reach_every_layer else score
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

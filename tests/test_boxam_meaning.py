@@ -93,3 +93,20 @@ def test_fast_ablation_equals_whole_network_ablation(runner, scene, image, ratio
     assert fast.maps.shape == whole.maps.shape == (topk, 480, 640)
     assert (fast.maps.reshape(topk, -1).std(1) > 0.05).all()  # real maps, not constant ones
     assert np.abs(fast.maps - whole.maps).max() < 1e-3
+
+
+def test_box_from_a_finer_level_gets_a_blank_map_and_a_note(capsys, tmp_path):
+    """The star of the demo scene (43x30 px) comes from the finest level: with only the coarsest neck output
+    (MMYOLO's usual --target-layers) its map is blank and the demo says why, instead of stopping."""
+    from conftest import run_cli
+    from mmyolo_vis.boxam_app import cli
+    base = [ROOT / 'demo/demo_scene.jpg', ROOT / 'configs/yolov5/yolov5_n_shapes.py',
+            ROOT / 'checkpoints/yolov5_n_shapes.pth', '--device', 'cpu', '--save-raw', '--out-dir', tmp_path]
+    code, _, err = run_cli(cli, capsys, *base, '--target-layers', 'neck.out_layers[2]', '--classes', 'star')
+    assert code == 0, err
+    assert err.count('1 box map is blank: its score does not depend on --target-layers neck.out_layers[2]') == 1
+    raw = np.load(tmp_path / 'demo_scene.npz')
+    assert raw['labels'].tolist() == [3] and raw['maps'].max() == 0
+    code, _, err = run_cli(cli, capsys, *base, '--target-layers', 'neck.out_layers[0]', '--classes', 'star')
+    assert code == 0 and 'blank' not in err
+    assert np.load(tmp_path / 'demo_scene.npz')['maps'].max() > 0.99  # its own level: a map
