@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .cam_methods import GRADIENT_METHODS, build_cam
+from .cam_methods import GLOBAL_WEIGHT_METHODS, GRADIENT_METHODS, build_cam
 from .capture import capture
 from .detector_cam import BoxScoreTarget, DetectorScores, default_target_layers, match_priors, to_input_coords
 from .errors import SettingsError, UserError
@@ -73,7 +73,7 @@ class BoxAM:
         self.method, self.score_thr, self.topk = method, score_thr, topk
         self.eigen_smooth = eigen_smooth
         self.batch_size = batch_size
-        self.said_blank = False
+        self.said: set[str] = set()  # notes already given in this run
         self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
                              ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
 
@@ -120,15 +120,24 @@ class BoxAM:
                                     'such as the neck outputs') from None
             if gradients:
                 blank += self._boxes_without_gradient()
-        if blank and not self.said_blank:
-            self.said_blank = True
-            logger.warning('note: %d box map%s blank: %s score does not depend on --target-layers %s (the box '
-                           'comes from a finer pyramid level); without --target-layers every level is used',
-                           blank, ' is' if blank == 1 else 's are', 'its' if blank == 1 else 'their',
-                           ' '.join(self.layer_names))
+        if blank:
+            self._note_once('blank', '%d box map%s blank: %s score does not depend on --target-layers %s (the box '
+                            'comes from a finer pyramid level); without --target-layers every level is used',
+                            blank, ' is' if blank == 1 else 's are', 'its' if blank == 1 else 'their',
+                            ' '.join(self.layer_names))
+        if self.method in GLOBAL_WEIGHT_METHODS and len(set(labels.tolist())) < len(labels):
+            self._note_once('class map', '%s weights each channel by its gradient averaged over the whole map, so '
+                            'boxes of one class get much the same map (the evidence for the class); for the map of '
+                            'one box alone use --method hirescam or layercam', self.method)
         maps = np.stack([align_to_image(m, meta) for m in np.concatenate(maps_in)])
         maps = np.nan_to_num(maps).clip(0, 1)
         return BoxMaps(boxes, labels, scores, maps.astype(np.float32))
+
+    def _note_once(self, key: str, message: str, *args):
+        """A note the user can act on, given once per run."""
+        if key not in self.said:
+            self.said.add(key)
+            logger.warning('note: ' + message, *args)
 
     def _boxes_without_gradient(self) -> int:
         """How many boxes of the last chunk got a zero gradient at every target layer (their maps are blank).

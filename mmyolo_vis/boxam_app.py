@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from .images import swap_rb
-from .cam_methods import GLOBAL_WEIGHT_METHODS, METHODS
+from .cam_methods import METHODS
 from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
                   setup_logging)
 from .inputs import ensure_writable_dir
@@ -73,17 +73,10 @@ def main(argv=None) -> int:
     boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                   args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
     renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha)
-    noted = False
 
     def handle(source, out):
-        nonlocal noted
         image = source.load()
         res = boxam.run(image)
-        if args.method in GLOBAL_WEIGHT_METHODS and not noted and len(set(res.labels.tolist())) < len(res.labels):
-            noted = True
-            logger.warning('note: %s weights each channel by its gradient averaged over the whole map, so boxes of '
-                           'one class get much the same map (the evidence for the class); for the map of one box '
-                           'alone use --method hirescam or layercam', args.method)
         stem, ext = os.path.splitext(out)
         if not len(res.boxes):
             logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
