@@ -43,7 +43,9 @@ class BoxMaps:
         return out
 
 
-def check_settings(ratio_channels_to_ablate: float, batch_size: int, num_masks: int):
+def check_settings(ratio_channels_to_ablate: float, batch_size: int, num_masks: int, topk: int = -1):
+    if topk == 0 or topk < -1:
+        raise UserError(f'--topk {topk}: give how many boxes to explain (a positive number), or -1 for all')
     if not 0 < ratio_channels_to_ablate <= 1:
         raise UserError(f'--ratio-channels-to-ablate {ratio_channels_to_ablate}: use a value in (0, 1]')
     if batch_size < 1 or num_masks < 1:
@@ -61,7 +63,7 @@ class BoxAM:
         self.wrapper = DetectorScores(runner.model)  # checks the family first
         self.layer_names = list(target_layers or default_target_layers(runner.model))
         layers, canonical = zip(*(resolve_layer(runner.model, n) for n in self.layer_names))
-        check_settings(ratio_channels_to_ablate, batch_size, num_masks)
+        check_settings(ratio_channels_to_ablate, batch_size, num_masks, topk)
         self.class_ids = None
         if classes:
             known = list(runner.classes)
@@ -108,7 +110,10 @@ class BoxAM:
                               torch.from_numpy(scores).to(all_scores.device))
         gradients = self.method in GRADIENT_METHODS
         targets = [BoxScoreTarget(p, l, reach_every_layer=gradients) for p, l in zip(priors, labels)]
-        chunk = len(targets) if self.method in ('drise',) else min(self.batch_size, 8)
+        # D-RISE and the methods that run the network once for every box take them all at once; the others
+        # run a batch of boxes through the network, so a few at a time bound the memory.
+        shared = self.method == 'drise' or getattr(getattr(self.cam, 'cam', None), 'shares_input', False)
+        chunk = len(targets) if shared else min(self.batch_size, 8)
         maps_in, blank = [], 0
         for s in range(0, len(targets), chunk):
             try:

@@ -1,12 +1,17 @@
 """CAM methods for detectors: pytorch-grad-cam's classes, plus what it lacks in the form needed here.
 
-- ``FastAblationCAM``: pytorch-grad-cam's AblationCAM reruns the whole network for every ablated channel.
-  When the target layer is a neck output, only the head depends on it: the neck outputs are computed
-  once (cached by ``DetectorScores``) and the head alone reruns, for a batch of ablated channels at a time.
-  Like pytorch-grad-cam's methods it is a BaseCAM subclass that overrides ``get_cam_weights``.
+- ``FastAblationCAM``: pytorch-grad-cam's AblationCAM reruns the whole network for every ablated channel,
+  and for every box. When the target layer is a neck output, only the head depends on it, and only the
+  head branch of that level: the neck outputs are computed once (cached by ``DetectorScores``) and that
+  level's head alone reruns, for a batch of ablated channels at a time, giving the changed score of every
+  box of the image at once. Like pytorch-grad-cam's methods it is a BaseCAM subclass that overrides
+  ``get_cam_weights``.
 - ``OrientedEigenCAM`` / ``OrientedEigenGradCAM``: pytorch-grad-cam's EigenCAM and EigenGradCAM keep the
   principal component with whatever sign the SVD returns, so a map can come out inverted (the ReLU then
-  keeps the background); these fix the sign (see ``orient_like``).
+  keeps the background); these fix the sign (see ``orient_like``), and project with the economy SVD
+  (``principal_projection``) instead of pytorch-grad-cam's full one.
+- Methods whose map does not depend on the box (EigenCAM) or that score every box from one pass
+  (``FastAblationCAM``) say ``shares_input``: the network runs on the image once, not once per box.
 - ``ZeroAblationLayer``: pytorch-grad-cam's AblationLayer replaces an ablated channel by (minimum - 1e7)
   whenever the layer has a negative value, which any SiLU network has; that measures a huge negative input,
   not the channel's absence. This one sets the channel to zero (the AblationCAM paper's ablation) and picks
@@ -49,13 +54,33 @@ def orient_like(projections: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
+def principal_projection(batch: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) -> (B, H, W): each cell's projection on the first principal component of its channels.
+
+    pytorch-grad-cam's ``get_2d_projection`` computes the same with ``np.linalg.svd(full_matrices=True)`` on
+    the (H*W, C) matrix, which also builds an (H*W)^2 U that is never used (6400x6400 at an 80x80 level,
+    seconds per box); the economy SVD gives the same right singular vectors at a fraction of the cost.
+    The sign of the component is the SVD's own: ``orient_like`` fixes it."""
+    batch = np.nan_to_num(np.asarray(batch, np.float32))
+    b, c = batch.shape[:2]
+    out = np.empty((b, *batch.shape[2:]), np.float32)
+    for i in range(b):
+        cells = batch[i].reshape(c, -1).T
+        cells = cells - cells.mean(axis=0)
+        _, _, vt = np.linalg.svd(cells, full_matrices=False)
+        out[i] = (cells @ vt[0]).reshape(batch.shape[2:])
+    return out
+
+
 class OrientedEigenCAM(EigenCAM):
     """EigenCAM whose component points where the layer is active (positive correlation with the
-    channel sum of the activations)."""
+    channel sum of the activations). It has no target: every box of an image gets the same map, so the
+    network runs on the image alone (``shares_input``) and the one map is given to each box."""
+
+    shares_input = True
 
     def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
-        proj = super().get_cam_image(input_tensor, target_layer, targets, activations, grads, eigen_smooth)
-        return orient_like(proj, activations.sum(1))
+        return orient_like(principal_projection(activations), activations.sum(1))
 
 
 class OrientedEigenGradCAM(EigenGradCAM):
@@ -63,8 +88,8 @@ class OrientedEigenGradCAM(EigenGradCAM):
     channel sum of gradient x activation, each cell's first-order contribution)."""
 
     def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
-        proj = super().get_cam_image(input_tensor, target_layer, targets, activations, grads, eigen_smooth)
-        return orient_like(proj, (grads * activations).sum(1))
+        weighted = grads * activations
+        return orient_like(principal_projection(weighted), weighted.sum(1))
 
 
 GRADIENT_METHODS = {
@@ -115,7 +140,15 @@ class WholeNetworkAblationCAM(AblationCAM):
 
 
 class FastAblationCAM(BaseCAM):
-    """AblationCAM that reruns only the head for neck-output target layers (see the module note)."""
+    """AblationCAM that reruns only the head, one level, for neck-output target layers, and for every box
+    of the image at once (see the module note).
+
+    Ablating a channel of neck output L changes only the scores of level L's priors, and it changes them the
+    same way whatever box is explained: one head rerun per batch of ablated channels gives the changed score
+    of every box. The network's forward pass therefore runs on the image alone (``shares_input``: a batch of
+    one), and the weights (K boxes, C channels) broadcast over its activations (1, C, H, W)."""
+
+    shares_input = True
 
     def __init__(self, model: DetectorScores, target_layers, batch_size: int = 32,
                  ratio_channels_to_ablate: float = 1.0, level_of_layer: dict | None = None):
@@ -123,27 +156,48 @@ class FastAblationCAM(BaseCAM):
         self.batch_size = batch_size
         self.ratio = ratio_channels_to_ablate
         self.level_of_layer = level_of_layer or {}  # id(target layer) -> index of its neck output
+        self.bar = None
+
+    def forward(self, input_tensor, targets, eigen_smooth=False):
+        try:
+            return super().forward(input_tensor, targets, eigen_smooth)
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    def _advance(self, batches: int = 1):
+        """Progress over the channel batches of every target layer; the bar shows after a second."""
+        if self.bar is None:
+            total = sum(math.ceil(len(channels_to_ablate(a[0].numpy(), self.ratio)) / self.batch_size)
+                        for a in self.activations_and_grads.activations)
+            from .cli import progress_bar
+            self.bar = progress_bar(total, 'ablation', unit='batch', delay=1.0, leave=False)
+        self.bar.update(batches)
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         level = self.level_of_layer[id(target_layer)]
-        feats = self.model.neck_feats
-        weights = np.zeros(activations.shape[:2], np.float32)
+        feats = self.model.neck_feats  # this image's neck outputs (batch of one)
+        priors = self.model.level_priors(feats)[level]
+        chosen = channels_to_ablate(activations[0], self.ratio)
+        weights = np.zeros((len(targets), activations.shape[1]), np.float32)
+        rows = [k for k, t in enumerate(targets) if t.prior in priors]
+        if not rows:  # no box of this level: none depends on this layer
+            self._advance(math.ceil(len(chosen) / self.batch_size))
+            return weights
+        feat = feats[level]
+        prior_idx = torch.tensor([targets[k].prior - priors.start for k in rows], device=feat.device)
+        label_idx = torch.tensor([targets[k].label for k in rows], device=feat.device)
         with torch.no_grad():
-            for b, target in enumerate(targets):
-                base = [f[b:b + 1] for f in feats]
-                original = float(target(self.model.head(base)[0][0]))
-                chosen = channels_to_ablate(activations[b], self.ratio)
-                scores = np.full(activations.shape[1], original, np.float32)
-                for start in range(0, len(chosen), self.batch_size):
-                    chans = chosen[start:start + self.batch_size]
-                    n = len(chans)
-                    batch = [f.expand(n, *f.shape[1:]) for f in base]
-                    ablated = base[level].repeat(n, 1, 1, 1)
-                    ablated[torch.arange(n), torch.as_tensor(chans)] = 0
-                    batch[level] = ablated
-                    out = self.model.head(batch)[0]
-                    scores[chans] = np.array([float(target(o)) for o in out], np.float32)
-                weights[b] = (original - scores) / (original + 1e-7)
+            original = self.model.level_scores(feat, level, feats, prior_idx, label_idx)[0].cpu().numpy()
+            for start in range(0, len(chosen), self.batch_size):
+                chans = chosen[start:start + self.batch_size]
+                n = len(chans)
+                ablated = feat.repeat(n, 1, 1, 1)
+                ablated[torch.arange(n, device=feat.device), torch.as_tensor(chans, device=feat.device)] = 0
+                scores = self.model.level_scores(ablated, level, feats, prior_idx, label_idx).cpu().numpy()
+                weights[np.ix_(rows, chans)] = ((original - scores) / (original + 1e-7)).T
+                self._advance()
         return without_float_noise(weights)
 
 
@@ -219,6 +273,9 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         cam.tta_transforms = tta
 
     def run(inputs, boxes, labels, targets, eigen_smooth=False):
+        if getattr(cam, 'shares_input', False):  # one pass on the image serves every box
+            maps = cam(inputs, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+            return np.broadcast_to(maps, (len(targets), *maps.shape[1:])) if len(maps) == 1 else maps
         batch = inputs.expand(len(targets), *inputs.shape[1:])
         return cam(batch, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
     run.cam = cam

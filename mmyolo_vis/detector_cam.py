@@ -74,13 +74,47 @@ class DetectorScores(nn.Module):
                                                             device=cls_scores[0].device))
         strides = torch.cat([priors.new_full((s.numel() * head.num_base_priors,), st)
                              for s, st in zip(sizes, head.featmap_strides)])
-        scores = torch.cat([c.permute(0, 2, 3, 1).reshape(b, -1, head.num_classes) for c in cls_scores], 1).sigmoid()
         preds = torch.cat([p.permute(0, 2, 3, 1).reshape(b, -1, 4) for p in bbox_preds], 1)
         boxes = head.bbox_coder.decode(priors[None], preds, strides)
+        return self._scores(cls_scores, objectnesses), boxes
+
+    def _scores(self, cls_scores, objectnesses=None) -> torch.Tensor:
+        """The head's raw class (and objectness) maps of some levels -> scores (B, N, C) of their priors."""
+        b, num_classes = cls_scores[0].shape[0], self.detector.bbox_head.num_classes
+        scores = torch.cat([c.permute(0, 2, 3, 1).reshape(b, -1, num_classes) for c in cls_scores], 1).sigmoid()
         if objectnesses is not None:
             obj = torch.cat([o.permute(0, 2, 3, 1).reshape(b, -1) for o in objectnesses], 1).sigmoid()
             scores = scores * obj[..., None]
-        return scores, boxes
+        return scores
+
+    def level_priors(self, feats) -> list[range]:
+        """The prior indices (into ``head``'s N) of each pyramid level, for these neck outputs."""
+        per_cell = self.detector.bbox_head.num_base_priors
+        ranges, start = [], 0
+        for f in feats:
+            n = f.shape[2] * f.shape[3] * per_cell
+            ranges.append(range(start, start + n))
+            start += n
+        return ranges
+
+    def level_scores(self, feat: torch.Tensor, level: int, feats, priors: torch.Tensor,
+                     labels: torch.Tensor) -> torch.Tensor:
+        """Scores (n, K) of K priors of one level (indices within the level) for their classes, from a batch
+        ``feat`` (n, ...) of that level's neck output; ``feats`` are the image's neck outputs (for shapes).
+
+        Every family's head scores a level from that level's features alone (per-level branches, or one
+        branch applied per level), so the other levels go in as 1x1 placeholders and are not looked at:
+        the head costs one level, not three. Only the K needed logits go through the sigmoid: the same
+        values as ``head``'s (B, N, C) scores, whose prior index is (cell * priors per cell + anchor)."""
+        n = feat.shape[0]
+        placeholder = [feat if i == level else f.new_zeros(n, f.shape[1], 1, 1) for i, f in enumerate(feats)]
+        outs = self.detector.bbox_head(tuple(placeholder))
+        head = self.detector.bbox_head
+        cell, anchor = priors // head.num_base_priors, priors % head.num_base_priors
+        scores = outs[0][level].flatten(2)[:, anchor * head.num_classes + labels, cell].sigmoid()
+        if self.objectness and len(outs) > 2:
+            scores = scores * outs[2][level].flatten(2)[:, anchor, cell].sigmoid()
+        return scores
 
     def decode(self, inputs: torch.Tensor):
         feats = self.features(inputs)
