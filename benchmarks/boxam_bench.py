@@ -63,14 +63,38 @@ def shapes_scene():
     return runner, image
 
 
+def with_weight_timer(boxam):
+    """Wrap the CAM's get_cam_weights (the ablation itself) with a timer; returns the list it adds to."""
+    cam, spent = boxam.cam.cam, []
+    inner = cam.get_cam_weights
+
+    def timed_weights(*args):
+        t0 = time.perf_counter()
+        out = inner(*args)
+        spent.append(time.perf_counter() - t0)
+        return out
+    cam.get_cam_weights = timed_weights
+    return spent
+
+
 def ablation_rows(name, runner, image, args, whole: bool):
     from mmyolo_vis.boxam import BoxAM
     one = BoxAM(runner, 'ablationcam', topk=1, batch_size=args.batch_size)
     every = BoxAM(runner, 'ablationcam', topk=-1, batch_size=args.batch_size)
     k = len(every.run(image).boxes)
-    t = side_by_side({'one': lambda: one.run(image), 'all': lambda: every.run(image)}, args.repeats)
-    print(f'[{name}] AblationCAM, neck outputs: one box {t["one"]:.2f} s, all {k} boxes {t["all"]:.2f} s, '
-          f'ratio {t["all"] / t["one"]:.2f} (goal <= 1.3)')
+    one.run(image)
+    best = {}
+    for _ in range(args.repeats + 1):  # interleaved; best of each
+        for key, boxam in (('one', one), ('all', every)):
+            spent = with_weight_timer(boxam)
+            total = timed(lambda: boxam.run(image))
+            t_total, t_weights = best.get(key, (float('inf'), float('inf')))
+            best[key] = (min(t_total, total), min(t_weights, sum(spent)))
+            boxam.cam.cam.get_cam_weights = type(boxam.cam.cam).get_cam_weights.__get__(boxam.cam.cam)
+    (t1, w1), (tk, wk) = best['one'], best['all']
+    print(f'[{name}] AblationCAM, neck outputs: one box {t1:.3f} s, all {k} boxes {tk:.3f} s, ratio {tk / t1:.2f} '
+          f'(goal <= 1.3); the ablation alone (get_cam_weights): {1000 * w1:.0f} ms / {1000 * wk:.0f} ms, '
+          f'ratio {wk / w1:.2f}')
     if whole:
         slow = BoxAM(runner, 'ablationcam', topk=-1, batch_size=args.batch_size, fast_ablation=False)
         t0 = time.perf_counter()
@@ -80,7 +104,7 @@ def ablation_rows(name, runner, image, args, whole: bool):
         maps = every.run(image).maps
         t_fast = time.perf_counter() - t0
         print(f'[{name}] same {k} boxes, whole network (pytorch-grad-cam AblationCAM): {t_slow:.1f} s, ours '
-              f'{t_fast:.2f} s, ratio {t_fast / t_slow:.3f} (goal <= 0.1); max map difference '
+              f'{t_fast:.2f} s, ratio {t_fast / t_slow:.4f} (goal <= 0.1); max map difference '
               f'{abs(maps - slow_maps).max():.2g}')
 
 

@@ -43,6 +43,17 @@ class BoxMaps:
         return out
 
 
+def align_maps(maps: np.ndarray, meta: LetterboxMeta) -> np.ndarray:
+    """(K, h, w) maps on the network input -> (K, H, W) float32 on the original image in [0, 1] (NaN as 0)."""
+    out = None
+    for k, m in enumerate(maps):
+        aligned = align_to_image(m, meta)
+        if out is None:
+            out = np.empty((len(maps), *aligned.shape), np.float32)
+        np.clip(np.nan_to_num(aligned, copy=False), 0, 1, out=out[k])
+    return out
+
+
 def check_settings(ratio_channels_to_ablate: float, batch_size: int, num_masks: int, topk: int = -1):
     if topk == 0 or topk < -1:
         raise UserError(f'--topk {topk}: give how many boxes to explain (a positive number), or -1 for all')
@@ -134,9 +145,7 @@ class BoxAM:
             self._note_once('class map', '%s weights each channel by its gradient averaged over the whole map, so '
                             'boxes of one class get much the same map (the evidence for the class); for the map of '
                             'one box alone use --method hirescam or layercam', self.method)
-        maps = np.stack([align_to_image(m, meta) for m in np.concatenate(maps_in)])
-        maps = np.nan_to_num(maps).clip(0, 1)
-        return BoxMaps(boxes, labels, scores, maps.astype(np.float32))
+        return BoxMaps(boxes, labels, scores, align_maps(np.concatenate(maps_in), meta))
 
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""

@@ -8,8 +8,8 @@
   ``get_cam_weights``.
 - ``OrientedEigenCAM`` / ``OrientedEigenGradCAM``: pytorch-grad-cam's EigenCAM and EigenGradCAM keep the
   principal component with whatever sign the SVD returns, so a map can come out inverted (the ReLU then
-  keeps the background); these fix the sign (see ``orient_like``), and project with the economy SVD
-  (``principal_projection``) instead of pytorch-grad-cam's full one.
+  keeps the background); these fix the sign (see ``orient_like``), and project through the C x C Gram
+  matrix (``principal_projection``) instead of pytorch-grad-cam's full SVD.
 - Methods whose map does not depend on the box (EigenCAM) or that score every box from one pass
   (``FastAblationCAM``) say ``shares_input``: the network runs on the image once, not once per box.
 - ``ZeroAblationLayer``: pytorch-grad-cam's AblationLayer replaces an ablated channel by (minimum - 1e7)
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -58,17 +59,19 @@ def principal_projection(batch: np.ndarray) -> np.ndarray:
     """(B, C, H, W) -> (B, H, W): each cell's projection on the first principal component of its channels.
 
     pytorch-grad-cam's ``get_2d_projection`` computes the same with ``np.linalg.svd(full_matrices=True)`` on
-    the (H*W, C) matrix, which also builds an (H*W)^2 U that is never used (6400x6400 at an 80x80 level,
-    seconds per box); the economy SVD gives the same right singular vectors at a fraction of the cost.
-    The sign of the component is the SVD's own: ``orient_like`` fixes it."""
+    the (H*W, C) centred matrix, which also builds an (H*W)^2 U that is never used (6400x6400 at an 80x80
+    level, seconds per box). The first right singular vector is the top eigenvector of the C x C Gram matrix:
+    its eigen-decomposition (in float64) costs milliseconds (an economy SVD still costs 30-50 ms here).
+    The sign of the component is arbitrary either way: ``orient_like`` fixes it."""
     batch = np.nan_to_num(np.asarray(batch, np.float32))
     b, c = batch.shape[:2]
     out = np.empty((b, *batch.shape[2:]), np.float32)
     for i in range(b):
         cells = batch[i].reshape(c, -1).T
         cells = cells - cells.mean(axis=0)
-        _, _, vt = np.linalg.svd(cells, full_matrices=False)
-        out[i] = (cells @ vt[0]).reshape(batch.shape[2:])
+        gram = cells.T.astype(np.float64) @ cells.astype(np.float64)
+        _, vectors = np.linalg.eigh(gram)  # ascending eigenvalues: the last vector is the first component
+        out[i] = (cells @ vectors[:, -1].astype(np.float32)).reshape(batch.shape[2:])
     return out
 
 
@@ -112,6 +115,15 @@ def without_float_noise(weights: np.ndarray, noise: float = 1e-5) -> np.ndarray:
     the batch size); pytorch-grad-cam's per-layer min-max scaling would turn them into a full-range map."""
     weights[np.abs(weights) < noise] = 0
     return weights
+
+
+def scale_maps(maps: np.ndarray) -> np.ndarray:
+    """pytorch-grad-cam's ``scale_cam_image`` without the resize, on (K, h, w) maps at once: each map
+    min-max scaled to [0, 1] (1e-7 guards a flat map)."""
+    maps = np.asarray(maps, np.float32)
+    maps = maps - maps.min(axis=(1, 2), keepdims=True)
+    maps /= 1e-7 + maps.max(axis=(1, 2), keepdims=True)
+    return maps
 
 
 class ZeroAblationLayer(AblationLayer):
@@ -175,6 +187,38 @@ class FastAblationCAM(BaseCAM):
             self.bar = progress_bar(total, 'ablation', unit='batch', delay=1.0, leave=False)
         self.bar.update(batches)
 
+    def compute_cam_per_layer(self, input_tensor, targets, eigen_smooth):
+        """BaseCAM's per-layer maps (ReLU, min-max scaled), left on each layer's grid: ``aggregate_multi_layers``
+        resizes them to the input map by map (BaseCAM resizes every box's map of every layer first, a
+        (K, layers, H, W) array, which costs more than the ablation once many boxes share it)."""
+        activations = [a.cpu().numpy() for a in self.activations_and_grads.activations]
+        self.target_size = self.get_target_width_height(input_tensor)
+        return [scale_maps(np.maximum(self.get_cam_image(input_tensor, layer, targets, act, None, eigen_smooth), 0))
+                for layer, act in zip(self.target_layers, activations)]
+
+    def aggregate_multi_layers(self, cam_per_target_layer):
+        """BaseCAM's aggregation of the per-layer maps: each resized to the input, the mean over layers,
+        min-max scaled; one box at a time, so that its maps stay in the cache."""
+        w, h = self.target_size
+        out = np.empty((len(cam_per_target_layer[0]), h, w), np.float32)
+        for k, acc in enumerate(out):
+            acc[:] = cv2.resize(cam_per_target_layer[0][k], (w, h))
+            for cams in cam_per_target_layer[1:]:
+                acc += cv2.resize(cams[k], (w, h))
+            acc /= len(cam_per_target_layer)
+            acc -= acc.min()
+            acc /= 1e-7 + acc.max()
+        return out
+
+    def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
+        """Every box's weighted sum of the image's activations as one matrix product (K, C) x (C, H*W)
+        instead of BaseCAM's broadcast (K, C, H, W) product."""
+        if eigen_smooth:
+            return super().get_cam_image(input_tensor, target_layer, targets, activations, grads, eigen_smooth)
+        weights = self.get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+        act = np.asarray(activations[0], np.float32)
+        return (weights @ act.reshape(act.shape[0], -1)).reshape(len(weights), *act.shape[1:])
+
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         level = self.level_of_layer[id(target_layer)]
         feats = self.model.neck_feats  # this image's neck outputs (batch of one)
@@ -185,19 +229,21 @@ class FastAblationCAM(BaseCAM):
         if not rows:  # no box of this level: none depends on this layer
             self._advance(math.ceil(len(chosen) / self.batch_size))
             return weights
-        feat = feats[level]
-        prior_idx = torch.tensor([targets[k].prior - priors.start for k in rows], device=feat.device)
-        label_idx = torch.tensor([targets[k].label for k in rows], device=feat.device)
+        device = feats[level].device
+        prior_idx = torch.tensor([targets[k].prior - priors.start for k in rows], device=device)
+        label_idx = torch.tensor([targets[k].label for k in rows], device=device)
+        # --batch-size bounds memory as that many ablated copies of the whole level; the head often needs
+        # only a few cells around each box's prior, so as many more copies fit in the same memory
+        h, w = feats[level].shape[2:]
+        per_pass = self.batch_size * max(1, (h * w) // self.model.cells_per_copy(level, feats, len(rows)))
         with torch.no_grad():
-            original = self.model.level_scores(feat, level, feats, prior_idx, label_idx)[0].cpu().numpy()
-            for start in range(0, len(chosen), self.batch_size):
-                chans = chosen[start:start + self.batch_size]
-                n = len(chans)
-                ablated = feat.repeat(n, 1, 1, 1)
-                ablated[torch.arange(n, device=feat.device), torch.as_tensor(chans, device=feat.device)] = 0
-                scores = self.model.level_scores(ablated, level, feats, prior_idx, label_idx).cpu().numpy()
+            original = self.model.level_scores(level, feats, prior_idx, label_idx)[0].cpu().numpy()
+            for start in range(0, len(chosen), per_pass):
+                chans = chosen[start:start + per_pass]
+                scores = self.model.level_scores(level, feats, prior_idx, label_idx,
+                                                 torch.as_tensor(chans)).cpu().numpy()
                 weights[np.ix_(rows, chans)] = ((original - scores) / (original + 1e-7)).T
-                self._advance()
+                self._advance(math.ceil(len(chans) / self.batch_size))
         return without_float_noise(weights)
 
 

@@ -56,6 +56,7 @@ class DetectorScores(nn.Module):
         self.detector = detector
         self.family, self.objectness = detector_family(detector)
         self.neck_feats: tuple | None = None  # the last forward's neck outputs (for fast ablation)
+        self._radius: dict = {}  # (level, channels) -> head_radius
         self.last_boxes: torch.Tensor | None = None
 
     def features(self, inputs: torch.Tensor) -> tuple:
@@ -97,23 +98,85 @@ class DetectorScores(nn.Module):
             start += n
         return ranges
 
-    def level_scores(self, feat: torch.Tensor, level: int, feats, priors: torch.Tensor,
-                     labels: torch.Tensor) -> torch.Tensor:
-        """Scores (n, K) of K priors of one level (indices within the level) for their classes, from a batch
-        ``feat`` (n, ...) of that level's neck output; ``feats`` are the image's neck outputs (for shapes).
+    def head_radius(self, level: int, feats, probe: int = 6) -> int | None:
+        """How many cells away a change of this level's neck output can still change the head's output at a
+        cell (0 for a 1x1-convolution head such as YOLOv5's, 2 after two 3x3 convolutions), measured once
+        by perturbing the centre of a random map; None when the head looks further (PPYOLOE pools the whole
+        level), so that every cell depends on every other."""
+        key = (level, feats[level].shape[1])
+        if key not in self._radius:
+            c = feats[level].shape[1]
+            size = 2 * probe + 1
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn(2, c, size, size, generator=gen).to(feats[level])
+            moved = x.clone()
+            moved[:, :, probe, probe] += 1
+            with torch.no_grad():
+                outs = self._level_outputs(torch.cat([x, moved]), level, feats)
+            changed = sum((o[:2] - o[2:]).abs().amax((0, 1)) for o in outs) > 0  # (size, size)
+            ys, xs = torch.nonzero(changed, as_tuple=True)
+            radius = int(max((ys - probe).abs().max(), (xs - probe).abs().max())) if len(ys) else 0
+            self._radius[key] = radius if radius < probe else None
+        return self._radius[key]
 
-        Every family's head scores a level from that level's features alone (per-level branches, or one
-        branch applied per level), so the other levels go in as 1x1 placeholders and are not looked at:
-        the head costs one level, not three. Only the K needed logits go through the sigmoid: the same
-        values as ``head``'s (B, N, C) scores, whose prior index is (cell * priors per cell + anchor)."""
+    def _level_outputs(self, feat: torch.Tensor, level: int, feats) -> list[torch.Tensor]:
+        """The head's raw class (and objectness) maps of one level, from a batch ``feat`` of that level's
+        neck output alone. Every family's head scores a level from that level's features (per-level
+        branches, or one branch applied per level), so the other levels go in as 1x1 placeholders."""
         n = feat.shape[0]
         placeholder = [feat if i == level else f.new_zeros(n, f.shape[1], 1, 1) for i, f in enumerate(feats)]
         outs = self.detector.bbox_head(tuple(placeholder))
+        return [outs[0][level]] + ([outs[2][level]] if self.objectness and len(outs) > 2 else [])
+
+    def cells_per_copy(self, level: int, feats, k: int) -> int:
+        """Cells of this level's map that ``level_scores`` runs the head on per ablated copy, for k priors."""
+        h, w = feats[level].shape[2:]
+        radius = self.head_radius(level, feats)
+        if radius is None:
+            return h * w
+        return min(h * w, k * min(h, 2 * radius + 1) * min(w, 2 * radius + 1))
+
+    def level_scores(self, level: int, feats, priors: torch.Tensor, labels: torch.Tensor,
+                     ablate: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (n, K) of K priors of one level (indices within the level) for their classes, from the
+        image's neck outputs ``feats`` (batch of one): n = 1 as they are, or one row per channel of ``ablate``
+        with that channel of the level's map set to zero.
+
+        The same values as ``head``'s (B, N, C) scores, whose prior index is (cell * priors per cell + anchor),
+        at a fraction of the cost: the head runs on the level alone, and where its reach is a few cells
+        (``head_radius``) only on a window of that size around each prior's cell (a window at the map's edge
+        is shifted inside it, so the head pads it where it pads the whole map); only the K needed logits go
+        through the sigmoid."""
         head = self.detector.bbox_head
+        feat = feats[level]
+        _, c, h, w = feat.shape
         cell, anchor = priors // head.num_base_priors, priors % head.num_base_priors
-        scores = outs[0][level].flatten(2)[:, anchor * head.num_classes + labels, cell].sigmoid()
-        if self.objectness and len(outs) > 2:
-            scores = scores * outs[2][level].flatten(2)[:, anchor, cell].sigmoid()
+        ys, xs = cell // w, cell % w
+        channel = anchor * head.num_classes + labels
+        radius = self.head_radius(level, feats)
+        k = len(priors)
+        if radius is None:  # the whole level
+            ch, cw, y0, x0 = h, w, torch.zeros_like(ys), torch.zeros_like(xs)
+            windows = feat  # (1, C, H, W), one "window" shared by the K priors
+        else:
+            ch, cw = min(h, 2 * radius + 1), min(w, 2 * radius + 1)
+            y0 = (ys - radius).clamp(0, h - ch)
+            x0 = (xs - radius).clamp(0, w - cw)
+            rows = y0[:, None] + torch.arange(ch, device=feat.device)  # (K, ch)
+            cols = x0[:, None] + torch.arange(cw, device=feat.device)  # (K, cw)
+            windows = feat[0][:, rows[:, :, None], cols[:, None, :]].transpose(0, 1)  # (K, C, ch, cw)
+        per_copy = len(windows)
+        n = 1 if ablate is None else len(ablate)
+        batch = windows.repeat(n, 1, 1, 1)  # (n * per_copy, C, ch, cw)
+        if ablate is not None:
+            batch.view(n, per_copy, c, ch, cw)[torch.arange(n, device=feat.device), :, ablate.to(feat.device)] = 0
+        outs = self._level_outputs(batch, level, feats)
+        which = torch.arange(k, device=feat.device) if per_copy == k else torch.zeros_like(ys)
+        dy, dx = ys - y0, xs - x0
+        logits = outs[0].view(n, per_copy, -1, ch, cw)[:, which, channel, dy, dx]
+        scores = logits.sigmoid()
+        if len(outs) > 1:
+            scores = scores * outs[1].view(n, per_copy, -1, ch, cw)[:, which, anchor, dy, dx].sigmoid()
         return scores
 
     def decode(self, inputs: torch.Tensor):

@@ -14,6 +14,7 @@ FAMILIES = {
     'rtmdet': 'mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py',
     'ppyoloe': 'mmyolo::ppyoloe/ppyoloe_plus_s_fast_8xb8-80e_coco.py',
 }
+RADIUS = {'yolov5': 0, 'yolov6': 1, 'yolov7': 0, 'yolov8': 2, 'yolox': 2, 'rtmdet': 2, 'ppyoloe': None}
 SMALL_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='YOLOv5KeepRatioResize', scale=(160, 160)),
@@ -83,7 +84,14 @@ def test_shared_ablation_equals_per_box_ablation(family, monkeypatch):
     scores each level from that level alone in every family)."""
     from mmyolo_vis.boxam import BoxAM
     from reference_cams import use_reference
+    from mmyolo_vis.detector_cam import DetectorScores
     runner = family_runner(family)
+    # how far each head looks around a cell: 1x1 convolutions, 3x3 stacks, or the whole level (PPYOLOE's
+    # attention pools it); the ablation reruns the head on windows of that reach
+    scores_model = DetectorScores(runner.model)
+    with torch.no_grad():
+        scores_model.decode(torch.zeros(1, 3, 160, 160))
+    assert scores_model.head_radius(0, scores_model.neck_feats) == RADIUS[family]
     image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
     kw = dict(method='ablationcam', score_thr=-1, topk=6, batch_size=16, ratio_channels_to_ablate=0.5)
     shared = BoxAM(runner, **kw).run(image)

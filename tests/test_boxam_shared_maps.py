@@ -1,7 +1,7 @@
 """Box maps computed once for all the boxes of an image give the maps of the per-box computation.
 
 AblationCAM: one head rerun (one level) per batch of ablated channels serves every box; the reference is
-the per-box path (``reference_cams.PerBoxAblationCAM``). EigenCAM / EigenGradCAM: the economy SVD gives
+the per-box path (``reference_cams.PerBoxAblationCAM``). EigenCAM / EigenGradCAM: the Gram-matrix projection gives
 pytorch-grad-cam's projection (full SVD), and EigenCAM runs the network once for every box.
 """
 import numpy as np
@@ -50,7 +50,8 @@ def test_shared_ablation_equals_per_box_ablation(runner, dense_scene, monkeypatc
 
 
 def test_level_scores_are_the_head_scores(runner, dense_scene):
-    """The one-level head rerun scores a prior exactly as the full head does."""
+    """The one-level head rerun (on windows around the priors' cells) scores a prior exactly as the full
+    head does, with and without an ablated channel."""
     from mmyolo_vis.detector_cam import DetectorScores
     scores_model = DetectorScores(runner.model)
     inputs = runner.preprocess(runner.prepare([dense_scene]))['inputs']
@@ -61,15 +62,22 @@ def test_level_scores_are_the_head_scores(runner, dense_scene):
         assert ranges[-1].stop == full.shape[1]
         gen = torch.Generator().manual_seed(0)
         for level, r in enumerate(ranges):
+            assert scores_model.head_radius(level, feats) == 0  # YOLOv5: a 1x1 convolution per level
             priors = torch.randint(0, len(r), (20,), generator=gen)
             labels = torch.randint(0, full.shape[2], (20,), generator=gen)
-            got = scores_model.level_scores(feats[level], level, feats, priors, labels)
+            got = scores_model.level_scores(level, feats, priors, labels)
             assert got.shape == (1, 20)
             assert torch.allclose(got[0], full[0, priors + r.start, labels], atol=1e-6)
+            ablated = [f.clone() for f in feats]
+            ablated[level][:, 5] = 0
+            want = scores_model.head(ablated)[0][0, priors + r.start, labels]
+            got = scores_model.level_scores(level, feats, priors, labels, torch.tensor([3, 5]))
+            assert got.shape == (2, 20) and torch.allclose(got[1], want, atol=1e-6)
+            assert not torch.allclose(got[0], want, atol=1e-6)
 
 
 def test_principal_projection_is_pytorch_grad_cams_projection(runner, dense_scene):
-    """Economy SVD against pytorch-grad-cam's full SVD, on the demo detector's neck outputs (80x80 at most
+    """The Gram-matrix projection against pytorch-grad-cam's full SVD, on the demo detector's neck outputs (80x80 at most
     here: 40x40 .. 10x10) and on random activations: correlation >= 0.999 once both are oriented."""
     from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
