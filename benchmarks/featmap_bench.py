@@ -31,7 +31,8 @@ def main():
     from mmdet.apis import inference_detector
 
     from mmyolo_vis.featmap_app import FeatmapDemo
-    from mmyolo_vis.inputs import collect_sources, output_path
+    from mmyolo_vis.inputs import collect_sources
+    from mmyolo_vis.outputs import plan_outputs
     from mmyolo_vis.runner import ModelRunner
     from mmyolo_vis.shapes_dataset import generate_split
     from mmyolo_vis.writer import write_rgb
@@ -46,10 +47,11 @@ def main():
     runner = ModelRunner(args.config, args.checkpoint, 'cpu')
     demo = FeatmapDemo(runner, args.layers, 'select_max', score_thr=0.3)
     out_dir = os.path.join(tmp.name, 'out')
+    pictures = {s.rel: p.picture for s, p in zip(sources, plan_outputs([s.rel for s in sources], out_dir))}
 
     def demo_one(src):
         picture, _, _ = demo.run(src.load())
-        write_rgb(output_path(out_dir, src), picture)
+        write_rgb(pictures[src.rel], picture)
 
     def bare_one(src):
         inference_detector(runner.model, src.location)

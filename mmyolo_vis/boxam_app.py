@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 import numpy as np
 
 from .images import swap_rb
 from .cam_methods import METHODS
-from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
+from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
                   setup_logging)
 from .inputs import ensure_writable_dir
 
@@ -41,25 +40,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class BoxAMRenderer:
-    def __init__(self, classes, palette, alpha=0.5):
+    def __init__(self, classes, palette, alpha=0.5, show_labels=True):
         from .visualizer import FeatmapVisualizer
         self.visualizer = FeatmapVisualizer(alpha=alpha)
         self.classes, self.palette, self.alpha = classes, palette, alpha
+        self.show_labels = show_labels
 
     def picture(self, image_bgr: np.ndarray, heat: np.ndarray | None, boxes, labels, scores) -> np.ndarray:
         rgb = swap_rb(image_bgr)
         if heat is not None:
             from .visualizer import overlay_heatmap
             rgb = overlay_heatmap(heat, rgb, self.alpha)
-        return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette)
+        return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette,
+                                               show_labels=self.show_labels)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     from .boxam import BoxAM, check_settings
-    check_settings(args.ratio_channels_to_ablate, args.batch_size, args.num_masks)  # before the model is built
-    planned = plan_inputs(args.img, args.out_dir)
+    check_settings(args.ratio_channels_to_ablate, args.batch_size, args.num_masks, args.topk)  # before the build
+    check_common_args(args)
+    planned = plan_inputs(args.img, args.out_dir, side=(('npz',) if args.save_raw else ()) + (('box',) if args.per_box else ()))
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
@@ -72,28 +74,28 @@ def main(argv=None) -> int:
     ensure_writable_dir(args.out_dir)
     boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                   args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
-    renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha)
+    renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha,
+                             not args.no_labels)
 
     def handle(source, out):
-        image = source.load()
+        image = source.load(args.max_pixels)
         res = boxam.run(image)
-        stem, ext = os.path.splitext(out)
         if not len(res.boxes):
             logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
                            args.score_thr, ' among --classes' if args.classes else '')
-            write_rgb(out, renderer.picture(image, None, res.boxes, res.labels, res.scores))
+            write_rgb(out.picture, renderer.picture(image, None, res.boxes, res.labels, res.scores))
             return 1
         picture = renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores)
-        write_rgb(out, picture)
+        write_rgb(out.picture, picture)
         if args.per_box:
             for k in range(len(res.boxes)):
                 one = res.maps[k] if not args.norm_in_bbox else type(res)(
                     res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1], res.maps[k:k + 1]).combined(True)
                 name = runner.classes[res.labels[k]] if res.labels[k] < len(runner.classes) else res.labels[k]
-                write_rgb(f'{stem}_box{k}_{name}{ext}',
+                write_rgb(out.box(k, name),
                           renderer.picture(image, one, res.boxes[k:k + 1], res.labels[k:k + 1], res.scores[k:k + 1]))
         if args.save_raw:
-            write_npz(stem + '.npz', dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
+            write_npz(out.npz, dict(boxes=res.boxes, labels=res.labels, scores=res.scores, maps=res.maps))
         if args.show:
             renderer.visualizer.show_image(picture, win_name=source.name)
         return 1 + (len(res.boxes) if args.per_box else 0)

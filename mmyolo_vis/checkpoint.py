@@ -37,13 +37,27 @@ def fetch(checkpoint: str) -> str:
     return dst
 
 
+def _is_torch_file(path: str) -> bool:
+    """A file torch.save can have written: a zip archive (torch >= 1.6) or a pickle (protocol 2+)."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b'PK\x03\x04') or head[:1] == b'\x80'
+
+
 def load_checkpoint_file(path: str, trust: bool = False) -> dict:
     """Load a checkpoint onto the CPU. Refuses pickled objects unless ``trust`` is set."""
+    if not _is_torch_file(path):
+        raise UserError(f'{path}: not a checkpoint (a .pth file written by torch.save is a zip archive or a '
+                        'pickle); give the model\'s .pth file')
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=not trust)
     except pickle.UnpicklingError as e:
-        if trust:
-            raise UserError(f'{path}: not a readable checkpoint ({str(e).splitlines()[0]})') from None
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        if trust or 'global' not in str(e).lower():  # not a pickled object: a damaged or foreign file
+            raise UserError(f'{path}: not a readable checkpoint ({first})') from None
         raise UserError(f'{path}: this checkpoint holds pickled Python objects besides tensors; '
                         'load it only if you trust its source, with --trust-checkpoint') from None
     except Exception as e:  # truncated or foreign files fail in many ways (struct, zip, EOF, runtime)

@@ -14,8 +14,23 @@ logger = logging.getLogger('mmyolo_vis')
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
+def add_cfg_options(parser: argparse.ArgumentParser):
+    """``--cfg-options key=value ...`` as every OpenMMLab tool has it (mmengine's DictAction), with a word
+    that is not ``key=value`` refused as an argument error instead of DictAction's traceback."""
     from mmengine.config import DictAction
+
+    class CfgOptions(DictAction):
+        def __call__(self, parser, namespace, values, option_string=None):
+            bad = [v for v in values if '=' not in v or v.startswith('=')]
+            if bad:
+                raise argparse.ArgumentError(self, f'{bad[0]!r} is not key=value (e.g. model.test_cfg.score_thr=0.5)')
+            super().__call__(parser, namespace, values, option_string)
+
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions, default=None,
+                        help='override config settings, key=value (e.g. model.test_cfg.score_thr=0.5)')
+
+
+def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
     parser.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
     parser.add_argument('config', help='config file, or a packaged one such as mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py')
     parser.add_argument('checkpoint', help='checkpoint file or http(s) URL')
@@ -25,10 +40,22 @@ def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
     parser.add_argument('--preview-model', action='store_true',
                         help='print every module name with its output shape for one forward pass, then exit')
     parser.add_argument('--show', action='store_true', help='also show each picture in a window')
+    parser.add_argument('--max-pixels', type=int, default=100_000_000,
+                        help='refuse, before decoding, a picture of more pixels than this (default 100000000)')
+    parser.add_argument('--no-labels', action='store_true',
+                        help='draw the detected boxes without their "class score" labels')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow a checkpoint that holds pickled Python objects (runs code from it: trusted sources only)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
-                        help='override config settings, key=value (e.g. model.test_cfg.score_thr=0.5)')
+    add_cfg_options(parser)
+
+
+def check_common_args(args):
+    """Range checks of the common options and of --alpha where a script has it: before the model loads."""
+    if args.max_pixels < 1:
+        raise UserError(f'--max-pixels {args.max_pixels}: must be positive')
+    alpha = getattr(args, 'alpha', None)
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise UserError(f'--alpha {alpha}: use a value between 0 and 1')
 
 
 def setup_logging(verbose: bool = False):
@@ -54,22 +81,28 @@ def run_main(main: Callable[[], int]) -> int:
         return fail('interrupted', 130)
 
 
-def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None):
-    """Sources and their output paths, bad arguments reported one line each.
+def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, side: tuple[str, ...] = ()):
+    """Sources and every output name of the run (``mmyolo_vis.outputs``), bad arguments reported one line each.
 
-    Returns (sources, outputs, problems), or None when no input is usable. Refuses to overwrite an input.
-    """
-    from .inputs import check_outputs, collect_sources, output_path
-    sources, problems = collect_sources(img_args)
+    ``side``: the side outputs the run writes (npz, json, debug, patches, box). Returns (sources, plans,
+    problems), or None when no input is usable. Refuses to overwrite an input."""
+    import os
+
+    from .inputs import collect_sources, is_url
+    from .outputs import check_not_inputs, plan_outputs
+    sources, problems = collect_sources(img_args, out_dir)
     for p in problems:
         fail(p)
     if not sources:
         return None
     if out_file and len(sources) > 1:
         raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
-    outputs = [out_file] if out_file else [output_path(out_dir, s) for s in sources]
-    check_outputs(outputs, sources)
-    return sources, outputs, problems
+    if out_file and not os.path.splitext(out_file)[1]:
+        out_file += '.jpg'
+        logger.info('--out-file has no extension: writing %s', out_file)
+    plans = plan_outputs([s.rel for s in sources], out_dir, side, out_file)
+    check_not_inputs(plans, side, [s.location for s in sources if not is_url(s.location)])
+    return sources, plans, problems
 
 
 def print_model_preview(runner, sources) -> int:
@@ -94,7 +127,8 @@ def run_per_source(sources, outputs, problems, handle, desc: str, where: str, ba
             raise
         except UserError as e:
             failed += 1
-            logger.error('error: %s (skipped)', e)
+            message = str(e) if source.name in str(e) else f'{source.name}: {e}'
+            logger.error('error: %s (skipped)', message)
     done = len(sources) - failed
     images = '' if pictures == done else f' for {done} image{"" if done == 1 else "s"}'
     logger.info('wrote %d picture%s%s to %s%s', pictures, '' if pictures == 1 else 's', images, where,
@@ -111,7 +145,7 @@ def progress(iterable, total: int, desc: str, enabled: bool | None = None):
     return progress_bar(total, desc, iterable=iterable)
 
 
-def progress_bar(total: int, desc: str, unit: str = 'img', iterable=None):
+def progress_bar(total: int, desc: str, unit: str = 'img', iterable=None, **tqdm_kwargs):
     """A tqdm bar on stderr (update it by hand, or iterate it when ``iterable`` is given)."""
     from tqdm import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, **tqdm_kwargs)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .images import swap_rb
 from .capture import capture
-from .cli import (EXIT_BAD_INPUT, add_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
+from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
                   setup_logging)
 from .errors import UserError
 from .featmap import LetterboxMeta, check_display, parse_channel_reduction
@@ -40,7 +40,7 @@ class FeatmapDemo:
     """Holds the model (built once) and draws one picture per image."""
 
     def __init__(self, runner, target_layers, channel_reduction='select_max', topk=4, arrangement=(2, 2),
-                 alpha=0.5, score_thr=0.3):
+                 alpha=0.5, score_thr=0.3, show_labels=True):
         from .layers import resolve_layer
         from .visualizer import FeatmapVisualizer
         self.runner = runner
@@ -50,6 +50,7 @@ class FeatmapDemo:
         self.channel_reduction = channel_reduction
         self.topk, self.arrangement = topk, tuple(arrangement)
         self.score_thr = score_thr
+        self.show_labels = show_labels
         self.visualizer = FeatmapVisualizer(alpha=alpha)
 
     def run(self, image_bgr: np.ndarray):
@@ -64,7 +65,8 @@ class FeatmapDemo:
         dets = tuple(v[keep].cpu().numpy() for v in (inst.bboxes, inst.labels, inst.scores))
         base = self.visualizer.draw_detections(swap_rb(image_bgr), *dets,
                                                classes=self.runner.classes,
-                                               palette=self.runner.model.dataset_meta.get('palette'))
+                                               palette=self.runner.model.dataset_meta.get('palette'),
+                                               show_labels=self.show_labels)
         blocks = []
         for name, t in maps.items():
             if t.ndim != 4:
@@ -87,9 +89,8 @@ def main(argv=None) -> int:
     setup_logging()
     reduction = parse_channel_reduction(args.channel_reduction)
     check_display(1, reduction, args.topk, tuple(args.arrangement))  # arrangement errors before the build
-    if not 0 <= args.alpha <= 1:
-        raise UserError(f'--alpha {args.alpha}: use a value between 0 and 1')
-    planned = plan_inputs(args.img, args.out_dir, args.out_file)
+    check_common_args(args)
+    planned = plan_inputs(args.img, args.out_dir, args.out_file, ('npz',) if args.save_raw else ())
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
@@ -100,14 +101,14 @@ def main(argv=None) -> int:
     if args.preview_model:
         return print_model_preview(runner, sources)
     demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
-                       args.score_thr)
-    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0])) if args.out_file else args.out_dir)
+                       args.score_thr, not args.no_labels)
+    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.out_file else args.out_dir)
 
     def handle(source, out):
-        picture, maps, _ = demo.run(source.load())
-        write_rgb(out, picture)
+        picture, maps, _ = demo.run(source.load(args.max_pixels))
+        write_rgb(out.picture, picture)
         if args.save_raw:
-            write_npz(os.path.splitext(out)[0] + '.npz', maps)
+            write_npz(out.npz, maps)
         if args.show:
             demo.visualizer.show_image(picture, win_name=source.name)
 

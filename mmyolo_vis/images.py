@@ -35,10 +35,40 @@ def to_bgr_uint8(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def decode_image(data: bytes, name: str) -> np.ndarray:
-    """Decode bytes (a file's or a download's) into BGR uint8, or raise a UserError naming the file."""
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the file's header, without decoding the pixels; None when Pillow cannot tell."""
+    import io
+
+    from PIL import Image
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our own limit is said by check_pixels
+    try:
+        with Image.open(io.BytesIO(data)) as im:  # reads the header only
+            return im.size
+    except Exception:  # Pillow does not know the format (OpenCV may): no early check
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_pixels(size: tuple[int, int] | None, name: str, max_pixels: int | None, hint: str = ''):
+    """Refuse, before decoding, a picture above ``max_pixels`` (a few hundred kB of PNG can hold gigabytes)."""
+    if size is None or not max_pixels:
+        return
+    w, h = size
+    if w * h > max_pixels:
+        raise UserError(f'{name}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of {max_pixels / 1e6:g} MP '
+                        f'(pass --max-pixels {w * h} to decode it anyway{hint})')
+
+
+def decode_image(data: bytes, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:
+    """Decode bytes (a file's or a download's) into BGR uint8, or raise a UserError naming the file.
+    A picture above ``max_pixels`` (read from its header) is refused before it is decoded."""
     if not data:
         raise UserError(f'{name}: the file is empty')
+    check_pixels(header_size(data), name, max_pixels, hint)
     buf = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
@@ -46,7 +76,7 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return to_bgr_uint8(img)
 
 
-def read_image(path: str) -> np.ndarray:
+def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:
     try:
         with open(path, 'rb') as f:
             data = f.read()
@@ -56,7 +86,7 @@ def read_image(path: str) -> np.ndarray:
         raise UserError(f'{path}: is a folder, not an image') from None
     except OSError as e:
         raise UserError(f'{path}: cannot read ({e.strerror})') from None
-    return decode_image(data, path)
+    return decode_image(data, path, max_pixels, hint)
 
 
 def swap_rb(img: np.ndarray) -> np.ndarray:

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UserError
-from .images import IMAGE_EXTENSIONS, decode_image, is_image_file, read_image
-
-KEEP_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
-
+from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, decode_image, is_image_file, read_image
 
 def is_url(s: str) -> bool:
     return s.startswith(('http://', 'https://'))
@@ -28,10 +25,12 @@ class Source:
     location: str  # a local path or a URL
     rel: str  # output path relative to the output folder, without suffix change yet
 
-    def load(self) -> np.ndarray:
+    def load(self, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:
+        """The decoded BGR picture; one above ``max_pixels`` is refused before decoding (``hint`` ends the
+        message)."""
         if is_url(self.location):
-            return decode_image(download(self.location), self.location)
-        return read_image(self.location)
+            return decode_image(download(self.location), self.location, max_pixels, hint)
+        return read_image(self.location, max_pixels, hint)
 
     @property
     def name(self) -> str:
@@ -48,23 +47,27 @@ def download(url: str, timeout: float = 30.0) -> bytes:
         raise UserError(f'{url}: cannot download ({reason}); check the address and the network') from None
 
 
-def _list_folder(folder: str) -> list[str]:
+def _list_folder(folder: str, skip: set[str] = frozenset()) -> list[str]:
+    """Image files under ``folder``, sorted; hidden entries and the folders in ``skip`` (real paths) left out."""
     found = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.')
+                         and os.path.realpath(os.path.join(root, d)) not in skip)
         found.extend(os.path.join(root, f) for f in sorted(files) if is_image_file(f) and not f.startswith('.'))
     return found
 
 
-def collect_sources(args: list[str]) -> tuple[list[Source], list[str]]:
-    """Expand the ``img`` arguments into sources. Returns (sources, problems): one line per bad argument."""
+def collect_sources(args: list[str], out_dir: str | None = None) -> tuple[list[Source], list[str]]:
+    """Expand the ``img`` arguments into sources. Returns (sources, problems): one line per bad argument.
+    A folder's search skips ``out_dir`` (the tool's own outputs, when it lies inside an input folder)."""
     problems: list[str] = []
+    skip = {os.path.realpath(out_dir)} if out_dir else set()
     entries: list[tuple[str, str]] = []  # (location, local root used for naming, or '' for URLs)
     for arg in args:
         if is_url(arg):
             entries.append((arg, ''))
         elif os.path.isdir(arg):
-            files = _list_folder(arg)
+            files = _list_folder(arg, skip)
             if not files:
                 problems.append(f'{arg}: the folder holds no images (looked for {", ".join(IMAGE_EXTENSIONS)})')
             entries.extend((f, os.path.abspath(arg)) for f in files)
@@ -89,22 +92,6 @@ def collect_sources(args: list[str]) -> tuple[list[Source], list[str]]:
         used.add(candidate)
         sources.append(Source(location, candidate))
     return sources, problems
-
-
-def output_path(out_dir: str, source: Source, suffix: str | None = None) -> str:
-    """Where the picture for ``source`` goes; ``suffix`` replaces the extension (e.g. '.npz')."""
-    stem, ext = os.path.splitext(source.rel)
-    if suffix is None:
-        suffix = ext if ext.lower() in KEEP_SUFFIXES else '.png'
-    return os.path.join(out_dir, stem + suffix)
-
-
-def check_outputs(outputs: list[str], sources: list[Source]):
-    """Refuse to write over an input file."""
-    inputs = {os.path.realpath(s.location) for s in sources if not is_url(s.location)}
-    for out in outputs:
-        if os.path.realpath(out) in inputs:
-            raise UserError(f'{out}: writing there would overwrite an input image; choose another --out-dir')
 
 
 def ensure_writable_dir(path: str):

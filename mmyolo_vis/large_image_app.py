@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 
@@ -10,7 +9,8 @@ import cv2
 import numpy as np
 
 from .images import swap_rb
-from .cli import EXIT_BAD_INPUT, add_common_args, plan_inputs, progress_bar, run_main, run_per_source, setup_logging
+from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, progress_bar, run_main,
+                  run_per_source, setup_logging)
 from .errors import UserError
 from .inputs import ensure_writable_dir
 from .large_reader import open_large, thumbnail
@@ -51,12 +51,13 @@ def coco_results(dets: Detections, image_id=1) -> list[dict]:
 
 class LargeImageDemo:
     def __init__(self, runner, patch_size=640, overlap=0.25, batch_size=1, score_thr=0.3, merge_type='nms',
-                 merge_metric='iou', merge_thr=0.25, full_image=False):
+                 merge_metric='iou', merge_thr=0.25, full_image=False, show_labels=True):
         self.runner = runner
         self.predictor = SlicedPredictor(runner, patch_size, overlap, batch_size, score_thr)
         self.merge_args = (merge_type, merge_metric, merge_thr)
         self.full_image = full_image
         self.score_thr = score_thr
+        self.show_labels = show_labels
 
     def detect(self, reader, progress_desc: str | None = None):
         """-> (merged detections, unmerged detections, patch windows) for an ArrayReader or TiffReader."""
@@ -92,7 +93,7 @@ class LargeImageDemo:
         return FeatmapVisualizer.draw_detections(swap_rb(image_bgr), dets.boxes * scale,
                                                  dets.labels, dets.scores, self.runner.classes,
                                                  self.runner.model.dataset_meta.get('palette'),
-                                                 thickness=1 if scale < 1 else 2)
+                                                 thickness=1 if scale < 1 else 2, show_labels=self.show_labels)
 
     def draw_debug(self, image_bgr, unmerged: Detections, windows, scale: float = 1.0) -> np.ndarray:
         pic = self.draw(image_bgr, unmerged, scale)
@@ -106,24 +107,29 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     check_slicing(args.patch_size, args.patch_overlap_ratio, args.batch_size)  # before the model is built
-    check_merge(args.merge_nms_type, args.merge_metric)
-    planned = plan_inputs(args.img, args.out_dir)
+    check_merge(args.merge_nms_type, args.merge_metric, args.merge_iou_thr)
+    check_common_args(args)
+    side = (('json',) if args.export_json else ()) + (('debug',) if args.debug else ()) + \
+        (('patches',) if args.debug and args.save_patch else ())
+    planned = plan_inputs(args.img, args.out_dir, side=side)
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
     ensure_writable_dir(args.out_dir)
 
     from .runner import ModelRunner
-    from .writer import write_rgb
+    from .writer import write_json, write_rgb
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint,
                          tta=args.tta, deploy=args.deploy)
     demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
-                          args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image)
+                          args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image,
+                          not args.no_labels)
 
     def handle(source, out):
-        reader = open_large(source.location, source.load)
+        reader = open_large(source.location, lambda: source.load(
+            args.max_pixels, '; or save it as a tiled TIFF, which is read window by window'))
         try:
-            merged, unmerged, windows = demo.detect(reader, progress_desc=os.path.basename(out))
+            merged, unmerged, windows = demo.detect(reader, progress_desc=os.path.basename(out.picture))
             h, w = reader.shape
             scale = 1.0 if args.full_size_output else min(1.0, MAX_OUTPUT_SIDE / max(h, w))
             if scale < 1:
@@ -131,14 +137,12 @@ def main(argv=None) -> int:
                             source.name, w, h, scale)
             image = thumbnail(reader, scale)
             picture = demo.draw(image, merged, scale)
-            write_rgb(out, picture)
+            write_rgb(out.picture, picture)
             written = 1
-            stem = os.path.splitext(out)[0]
             if args.export_json:
-                with open(stem + '.json', 'w') as f:
-                    json.dump(coco_results(merged), f)
+                write_json(out.json, coco_results(merged))
             if args.debug:
-                write_rgb(stem + '_debug' + os.path.splitext(out)[1], demo.draw_debug(image, unmerged, windows, scale))
+                write_rgb(out.debug, demo.draw_debug(image, unmerged, windows, scale))
                 written += 1
                 if args.save_patch:
                     for i, (x1, y1, x2, y2) in enumerate(windows):
@@ -146,7 +150,7 @@ def main(argv=None) -> int:
                                  (unmerged.boxes[:, 1] >= y1) & (unmerged.boxes[:, 3] <= y2)
                         patch = unmerged.select(inside)
                         patch.boxes = patch.boxes - np.array([x1, y1, x1, y1], np.float32)
-                        write_rgb(os.path.join(stem + '_patches', f'{i:04d}_{x1}_{y1}.jpg'),
+                        write_rgb(out.patch(i, x1, y1),
                                   demo.draw(np.ascontiguousarray(reader.read(x1, y1, x2, y2)), patch))
                     written += len(windows)
             logger.info('%s: %d patches, %d boxes before merging, %d after', source.name, len(windows),

@@ -2,6 +2,7 @@
 (tiled, striped, BigTIFF), where only the tiles or strips a window touches are read and decoded."""
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections import OrderedDict
@@ -29,6 +30,28 @@ class ArrayReader:
         pass
 
 
+class _TiffLog(logging.Handler):
+    """While open (a context), keeps tifffile's log messages instead of letting them reach stderr."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        self.messages.append(message.split('> ', 1)[-1] if message.startswith('<tifffile.') else message)
+
+    def __enter__(self):
+        self.logger = logging.getLogger('tifffile')
+        self.logger.addHandler(self)
+        self.propagate, self.logger.propagate = self.logger.propagate, False
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)
+        self.logger.propagate = self.propagate
+
+
 class TiffReader:
     """A TIFF read window by window through tifffile: a window costs the tiles (or strips) it touches.
 
@@ -42,12 +65,16 @@ class TiffReader:
             import tifffile
         except ImportError:  # pragma: no cover - a dependency of this package
             raise UserError('reading TIFF window by window needs tifffile: pip install tifffile') from None
+        said = _TiffLog()  # tifffile logs what it finds wrong (on stderr, unasked): it becomes our message
         try:
-            self.tif = tifffile.TiffFile(path)
-            self.page = self.tif.pages.first if hasattr(self.tif.pages, 'first') else self.tif.pages[0]
-            self.page = self.page.keyframe if hasattr(self.page, 'keyframe') else self.page
-        except Exception as e:  # tifffile raises its own TiffFileError, ValueError, struct errors...
-            raise UserError(f'{path}: not a readable TIFF ({str(e).splitlines()[0] if str(e) else type(e).__name__})') from None
+            with said:
+                self.tif = tifffile.TiffFile(path)
+                self.page = self.tif.pages.first if hasattr(self.tif.pages, 'first') else self.tif.pages[0]
+                self.page = self.page.keyframe if hasattr(self.page, 'keyframe') else self.page
+        except Exception as e:  # tifffile raises its own TiffFileError, ValueError, IndexError(0) for no page...
+            text = str(e).splitlines()[0] if str(e).strip() else ''
+            reason = said.messages[0] if said.messages else text if not text.isdigit() and text else 'no image in it'
+            raise UserError(f'{path}: not a readable TIFF ({reason})') from None
         p = self.page
         if p.planarconfig != 1 and p.samplesperpixel > 1:
             raise UserError(f'{path}: planar (separate) TIFF layout is not supported; save it interleaved')
@@ -128,7 +155,7 @@ def thumbnail(reader, scale: float, band: int = 2048) -> np.ndarray:
     parts = []
     for y in range(0, h, band):
         y2 = min(h, y + band)
-        oy1, oy2 = round(y * scale), round(y2 * scale)
+        oy1, oy2 = round(y * scale), (out_h if y2 == h else round(y2 * scale))  # the last band ends the picture
         if oy2 > oy1:
             parts.append(cv2.resize(reader.read(0, y, w, y2), (out_w, oy2 - oy1), interpolation=cv2.INTER_AREA))
     return np.vstack(parts)[:out_h]

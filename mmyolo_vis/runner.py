@@ -141,10 +141,31 @@ class ModelRunner:
     def classes(self) -> tuple:
         return tuple(self.model.dataset_meta.get('classes', ()))
 
+    def input_scale(self) -> tuple[int, int] | None:
+        """(width, height) of the first resize of the test pipeline, if it has one."""
+        for t in test_pipeline_cfg(self.cfg):
+            scale = t.get('scale')
+            if 'Resize' in str(t.get('type')) and scale is not None:
+                return (scale, scale) if isinstance(scale, int) else tuple(scale)
+        return None
+
+    def check_size(self, image: np.ndarray):
+        """Refuse a picture that the test pipeline's keep-ratio resize would shrink below one pixel."""
+        h, w = image.shape[:2]
+        scale = self.input_scale()
+        if scale is None:
+            return
+        ratio = min(scale[0] / w, scale[1] / h)
+        if min(h, w) * ratio < 1:
+            raise UserError(f'{w}x{h} is too thin for the model: resized to its {scale[0]}x{scale[1]} input, the '
+                            f'short side would be {min(h, w) * ratio:.2g} px; crop or pad the picture')
+
     def prepare(self, images: list[np.ndarray]) -> dict:
         """Run the test pipeline on BGR uint8 images and collate them (on the CPU)."""
         from mmengine.dataset import pseudo_collate
         from mmengine.registry import DefaultScope
+        for img in images:
+            self.check_size(img)
         with DefaultScope.overwrite_default_scope(self.scope):
             items = [self.pipeline(dict(img=img, img_id=i)) for i, img in enumerate(images)]
         return pseudo_collate(items)

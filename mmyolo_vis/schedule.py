@@ -13,6 +13,8 @@ import tempfile
 
 import torch.nn as nn
 
+from .errors import UserError
+
 PARAMETERS = {'lr': 'lr', 'momentum': 'momentum', 'wd': 'weight_decay'}
 
 
@@ -42,7 +44,12 @@ def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus:
     if dataset_size is None:
         from mmengine.registry import DATASETS
         ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-        dataset_size = len(DATASETS.build(ds_cfg))
+        try:
+            dataset_size = len(DATASETS.build(ds_cfg))
+        except Exception as e:  # no annotation file here (FileNotFoundError), or a dataset that cannot be read
+            first = (str(e).splitlines() or [type(e).__name__])[0]
+            raise UserError(f'cannot read the training set to count its images ({first}); '
+                            'pass --dataset-size N (the number of training images)') from None
     iters_per_epoch = max(1, math.ceil(dataset_size / (batch_size * ngpus)))
 
     class ToyModel(BaseModel):

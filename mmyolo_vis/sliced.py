@@ -53,7 +53,9 @@ def check_slicing(patch_size: int, overlap: float, batch_size: int = 1):
         raise UserError(f'--batch-size {batch_size}: must be positive')
 
 
-def check_merge(merge_type: str, metric: str):
+def check_merge(merge_type: str, metric: str, iou_thr: float = 0.25):
+    if not 0 <= iou_thr <= 1:  # below 0, mmcv's batched NMS would merge boxes of different classes too
+        raise UserError(f'--merge-iou-thr {iou_thr}: use a value in [0, 1]')
     if merge_type not in MERGE_TYPES:
         raise UserError(f'--merge-nms-type {merge_type!r}: use one of {", ".join(MERGE_TYPES)}')
     if metric not in MERGE_METRICS:
@@ -91,7 +93,7 @@ def shift_and_clip(dets: Detections, offset: tuple[int, int], image_hw: tuple[in
 def merge(dets: Detections, merge_type: str = 'nms', metric: str = 'iou', iou_thr: float = 0.25,
           classes: tuple = ()) -> Detections:
     """Merge the detections of overlapping patches, per class."""
-    check_merge(merge_type, metric)
+    check_merge(merge_type, metric, iou_thr)
     if not len(dets):
         return dets
     if merge_type in ('nms', 'soft_nms') and metric == 'iou':

@@ -7,13 +7,13 @@ import os.path as osp
 
 
 def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
-    from mmengine.config import DictAction
+    from .cli import add_cfg_options
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     if checkpoint:
         p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    add_cfg_options(p)
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow checkpoints that hold pickled Python objects (MMEngine training checkpoints)')
     return p

@@ -56,30 +56,31 @@ class FeatmapVisualizer(Visualizer):
     # ---------------------------------------------------------------- detections
     @staticmethod
     def draw_detections(image: np.ndarray, bboxes, labels, scores, classes: Sequence[str],
-                        palette=None, thickness: int = 2) -> np.ndarray:
+                        palette=None, thickness: int = 2, show_labels: bool = True) -> np.ndarray:
         """Boxes with 'class score' labels on a copy of an RGB image (boxes in image pixels).
 
-        ``scores`` None draws class names only (ground truth)."""
+        ``scores`` None draws class names only (ground truth). Labels are sized to their box and placed
+        where they cover no other label and no other box, most confident first; one with no such place
+        is left out (``mmyolo_vis.labels``). ``show_labels`` False draws the boxes alone."""
+        from .labels import FONT, PAD, plan_labels
         out = image.copy()
         colours = class_colours(palette, len(classes))
         bboxes, labels = (np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v) for v in (bboxes, labels))
-        scores = [None] * len(bboxes) if scores is None else np.asarray(
-            scores.cpu() if isinstance(scores, torch.Tensor) else scores)
-        scale = max(0.4, min(out.shape[:2]) / 900)
-        ranked = len(bboxes) > 0 and scores[0] is not None
-        order = np.argsort(scores, kind='stable') if ranked else range(len(bboxes))
-        # lowest score first: where two labels meet, the more confident one is drawn on top
+        bboxes = bboxes.reshape(-1, 4)
+        scores = None if scores is None else np.asarray(scores.cpu() if isinstance(scores, torch.Tensor) else scores)
+        # lowest score first: where two boxes cross, the more confident one is drawn on top
+        order = np.argsort(scores, kind='stable') if scores is not None else range(len(bboxes))
         for i in order:
-            box, label, score = bboxes[i], labels[i], scores[i]
-            x1, y1, x2, y2 = (int(round(v)) for v in box)
-            colour = colours[int(label) % len(colours)]
-            cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
-            name = classes[int(label)] if int(label) < len(classes) else str(int(label))
-            text = name if score is None else f'{name} {float(score):.2f}'
-            (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-            ty = max(y1, th + base + 2)
-            cv2.rectangle(out, (x1, ty - th - base - 2), (x1 + tw + 4, ty), colour, -1)
-            cv2.putText(out, text, (x1 + 2, ty - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale,
+            x1, y1, x2, y2 = (int(round(v)) for v in bboxes[i])
+            cv2.rectangle(out, (x1, y1), (x2, y2), colours[int(labels[i]) % len(colours)], thickness, cv2.LINE_AA)
+        if not show_labels or not len(bboxes):
+            return out
+        names = [classes[int(l)] if int(l) < len(classes) else str(int(l)) for l in labels]
+        texts = names if scores is None else [f'{n} {float(s):.2f}' for n, s in zip(names, scores)]
+        for lab in plan_labels(bboxes, texts, out.shape[:2], scores):
+            colour = colours[int(labels[lab.index]) % len(colours)]
+            cv2.rectangle(out, (lab.x1, lab.y1), (lab.x2 - 1, lab.y2 - 1), colour, -1)
+            cv2.putText(out, lab.text, (lab.x1 + PAD, lab.y2 - PAD - lab.baseline), FONT, lab.font_scale,
                         (0, 0, 0) if sum(colour) > 380 else (255, 255, 255), 1, cv2.LINE_AA)
         return out
 

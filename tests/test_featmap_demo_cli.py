@@ -107,7 +107,11 @@ def test_checkpoint_problems(capsys, tmp_path, tiny_runner):
     assert code == 0, err
     (tmp_path / 'junk.pth').write_bytes(b'junk')
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'junk.pth', *common)
-    assert code == 2 and 'not a readable checkpoint' in err
+    assert code == 2 and 'junk.pth: not a checkpoint' in err and '--trust-checkpoint' not in err
+    good = (tmp_path / 'pickled.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(good[:len(good) // 2])  # a torch zip archive cut short
+    code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'cut.pth', *common)
+    assert code == 2 and 'cut.pth: not a readable checkpoint' in err and '--trust-checkpoint' not in err
 
 
 def test_missing_keys_reported_in_one_line(capsys, tmp_path, tiny_runner):

@@ -16,7 +16,7 @@ from mmyolo_vis.errors import UserError
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from mmyolo_vis.cli import add_cfg_options
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     p.add_argument('--phase', choices=['train', 'val', 'test'], default='train')
@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument('--out-dir', help='write the pictures here')
     p.add_argument('--not-show', action='store_true', help='do not open a window')
     p.add_argument('--seed', type=int, default=0, help='seed of the random transforms (default 0)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    add_cfg_options(p)
     return p.parse_args(argv)
 
 
@@ -42,6 +42,8 @@ def main(argv=None):
     from mmyolo_vis.runner import load_config
     from mmyolo_vis.writer import write_rgb
     quiet.silence_library_noise()
+    if args.show_number < 1:
+        raise UserError(f'--show-number {args.show_number}: must be positive')
     if args.rescale_factor is not None and args.rescale_factor <= 0:
         raise UserError('--rescale-factor must be positive')
     if args.not_show and not args.out_dir:

@@ -24,7 +24,7 @@ from mmyolo_vis.cli import progress, run_main, setup_logging
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from mmyolo_vis.cli import add_cfg_options
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('checkpoint')
@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument('--num-masks', type=int, default=1000)
     p.add_argument('--device', default='cpu')
     p.add_argument('--out-file', default='output/eval_boxam.json')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options(p)
     return p.parse_args(argv)
 
 
@@ -53,12 +53,26 @@ def main(argv=None):
     from mmyolo_vis.boxam_eval import score_boxes, summarise
     from mmyolo_vis.images import read_image
     from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.cam_methods import METHODS
+    from mmyolo_vis.errors import UserError
+    from mmyolo_vis.writer import ensure_parent
     from mmengine.registry import DATASETS
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        raise UserError(f'--methods {" ".join(unknown)}: use some of {", ".join(METHODS)}')
+    ensure_parent(args.out_file)  # before the evaluation: its results must not be lost on a bad path
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options)
     ds_cfg = runner.cfg.test_dataloader.dataset
-    dataset = DATASETS.build(dict(type=ds_cfg.type, data_root=ds_cfg.data_root, ann_file=ds_cfg.ann_file,
-                                  data_prefix=ds_cfg.data_prefix, metainfo=ds_cfg.get('metainfo'), test_mode=True,
-                                  pipeline=[]))
+    try:
+        dataset = DATASETS.build(dict(type=ds_cfg.type, data_root=ds_cfg.data_root, ann_file=ds_cfg.ann_file,
+                                      data_prefix=ds_cfg.data_prefix, metainfo=ds_cfg.get('metainfo'),
+                                      test_mode=True, pipeline=[]))
+    except Exception as e:  # no annotation file, or one that cannot be read
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise UserError(f'cannot read the test split of {args.config} ({first}); generate it (README: '
+                        'make_shapes_dataset.py) or set test_dataloader.dataset.data_root with --cfg-options') from None
+    if not len(dataset):
+        raise UserError(f'the test split of {args.config} holds no images')
     n = len(dataset) if args.num_images < 0 else min(args.num_images, len(dataset))
     layer_sets = args.target_layers or [None]
     table = []

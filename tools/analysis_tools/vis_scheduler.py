@@ -13,7 +13,7 @@ from mmyolo_vis.errors import UserError
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from mmyolo_vis.cli import add_cfg_options
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     p.add_argument('--parameter', choices=['lr', 'momentum', 'wd'], default='lr')
@@ -25,7 +25,7 @@ def parse_args(argv=None):
     p.add_argument('--style', default='default', help='matplotlib style (default: default)')
     p.add_argument('--window-size', default='12*7', help='figure size in inches, W*H (default 12*7)')
     p.add_argument('--not-show', action='store_true', help='do not open a window')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    add_cfg_options(p)
     return p.parse_args(argv)
 
 
@@ -42,15 +42,24 @@ def main(argv=None):
         raise UserError(f'--window-size {args.window_size!r}: use W*H in inches, e.g. 12*7') from None
     if args.ngpus < 1 or (args.dataset_size is not None and args.dataset_size < 1):
         raise UserError('--ngpus and --dataset-size must be positive')
-    cfg = load_config(args.config, args.cfg_options)
-    values, iters_per_epoch = simulate(cfg, args.parameter, args.dataset_size, args.ngpus)
+    import matplotlib.pyplot as plt
+    if args.style not in (*plt.style.available, 'default') and not os.path.isfile(args.style):
+        raise UserError(f'--style {args.style!r}: not a matplotlib style; use one of '
+                        f'{", ".join(sorted(plt.style.available)[:8])}, ... or a .mplstyle file')
     name = os.path.splitext(os.path.basename(args.config.split('::')[-1]))[0]
     save_path = args.save_path or (os.path.join(args.out_dir, f'{name}_{args.parameter}.png') if args.out_dir else None)
+    if save_path:  # before the simulation: a bad path must not cost the run
+        from mmyolo_vis.writer import ensure_parent
+        ensure_parent(save_path)
+    cfg = load_config(args.config, args.cfg_options)
+    values, iters_per_epoch = simulate(cfg, args.parameter, args.dataset_size, args.ngpus)
     fig = plot(values, iters_per_epoch, args.parameter, args.title or f'{name}: {args.parameter}', (w, h), args.style)
     print(f'{len(values)} iterations, {iters_per_epoch} per epoch, {len(values[0])} parameter groups')
     if save_path:
-        os.makedirs(os.path.dirname(os.path.abspath(save_path)), exist_ok=True)
-        fig.savefig(save_path, dpi=100)
+        try:
+            fig.savefig(save_path, dpi=100)
+        except (OSError, ValueError) as e:  # an extension matplotlib cannot write, a full disk
+            raise UserError(f'{save_path}: cannot write the plot ({e})') from None
         csv_path = os.path.splitext(save_path)[0] + '.csv'
         write_csv(csv_path, values, iters_per_epoch, args.parameter)
         print(f'wrote {save_path} and {csv_path}')
