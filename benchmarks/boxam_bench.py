@@ -138,9 +138,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--num-masks', type=int, default=1000)
-    p.add_argument('--repeats', type=int, default=2)
+    p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--dense-thr', type=float, default=0.05)
     p.add_argument('--skip-whole', action='store_true', help='skip the whole-network AblationCAM (minutes)')
+    p.add_argument('--skip-methods', action='store_true', help='skip the every-method table (minutes)')
     args = p.parse_args()
 
     import torch
@@ -151,14 +152,16 @@ def main():
               f'peak resident memory {peak:.2f} GB (goal <= 1.5 GB)')
     runner, image = shapes_scene()
     ablation_rows('shapes 640', runner, image, args, whole=False)
-    method_rows('shapes 640', runner, image, args, 0.3)
+    if not args.skip_methods:
+        method_rows('shapes 640', runner, image, args, 0.3)
     if (SHARED / 'dog.jpg').is_file():
         from mmyolo_vis.images import read_image
         from mmyolo_vis.runner import ModelRunner
         coco = ModelRunner(COCO_CONFIG, str(SHARED / 'yolov5_n-v61_coco.pth'), 'cpu')
         dog = read_image(str(SHARED / 'dog.jpg'))
         ablation_rows('dog', coco, dog, args, whole=not args.skip_whole)
-        method_rows('dog', coco, dog, args, args.dense_thr)
+        if not args.skip_methods:
+            method_rows('dog', coco, dog, args, args.dense_thr)
     else:
         print(f'[dog] skipped: {SHARED} not found')
 

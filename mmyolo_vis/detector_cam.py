@@ -122,9 +122,9 @@ class DetectorScores(nn.Module):
     def _level_outputs(self, feat: torch.Tensor, level: int, feats) -> list[torch.Tensor]:
         """The head's raw class (and objectness) maps of one level, from a batch ``feat`` of that level's
         neck output alone. Every family's head scores a level from that level's features (per-level
-        branches, or one branch applied per level), so the other levels go in as 1x1 placeholders."""
-        n = feat.shape[0]
-        placeholder = [feat if i == level else f.new_zeros(n, f.shape[1], 1, 1) for i, f in enumerate(feats)]
+        branches, or one branch applied per level), so the other levels go in as 1x1 placeholders of a
+        batch of one."""
+        placeholder = [feat if i == level else f.new_zeros(1, f.shape[1], 1, 1) for i, f in enumerate(feats)]
         outs = self.detector.bbox_head(tuple(placeholder))
         return [outs[0][level]] + ([outs[2][level]] if self.objectness and len(outs) > 2 else [])
 

@@ -112,7 +112,8 @@ def main(argv=None) -> int:
         if args.show:
             demo.visualizer.show_image(picture, win_name=source.name)
 
-    return run_per_source(sources, outputs, problems, handle, 'feature maps', args.out_file or args.out_dir)
+    return run_per_source(sources, outputs, problems, handle, 'feature maps',
+                          outputs[0].picture if args.out_file else args.out_dir)
 
 
 def cli(argv=None) -> int:

@@ -31,9 +31,35 @@ def resolve_device(device: str | None) -> str:
     raise UserError(f'--device {device!r}: use cpu, cuda or cuda:N')
 
 
+CONFIG_PACKAGES = ('mmyolo', 'mmdet', 'mmpretrain')
+
+
+def packaged_config(config: str) -> str | None:
+    """``configs/yolov5/x.py`` (as OpenMMLab's docs write it, from a clone of MMYOLO) -> ``mmyolo::yolov5/x.py``
+    when that file is one of the installed packages' configs (MMYOLO first), else None."""
+    import importlib.util
+    path = '/' + config.replace(os.sep, '/')
+    if '/configs/' not in path:
+        return None
+    rel = path.rsplit('/configs/', 1)[1]
+    for package in CONFIG_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        if os.path.isfile(os.path.join(spec.submodule_search_locations[0], '.mim', 'configs', rel)):
+            return f'{package}::{rel}'
+    return None
+
+
 def load_config(config: str, cfg_options: dict | None = None):
-    """An MMEngine Config from a local file or a packaged one (``mmyolo::yolov5/...py``)."""
+    """An MMEngine Config from a local file or a packaged one (``mmyolo::yolov5/...py``). A ``configs/...``
+    path that is not here but is a packaged config's is taken from the package, and the log says so."""
     from mmengine.config import Config
+    if '::' not in config and not os.path.isfile(config):
+        packaged = packaged_config(config)
+        if packaged is not None:
+            logger.info('%s is not here: using the installed package\'s config %s', config, packaged)
+            config = packaged
     try:
         if '::' in config and not os.path.isfile(config):
             # Config.fromfile does not resolve the "package::" prefix; mmengine.hub does.

@@ -56,6 +56,13 @@ def test_sliced_inference_finds_the_small_objects_of_the_large_scene():
     demo = LargeImageDemo(runner, patch_size=320, overlap=0.25, batch_size=8, score_thr=0.05)
     merged, unmerged, windows = demo.detect(ArrayReader(image))
     assert len(windows) == 221 and len(unmerged) > len(merged)
+    # the picture's labels (as the demo draws them, score > 0.3) cover no other label or box
+    from mmyolo_vis.labels import label_overlap_share, plan_labels
+    shown = merged.select(merged.scores > 0.3)
+    texts = [f'{runner.classes[l]} {s:.2f}' for l, s in zip(shown.labels, shown.scores)]
+    labels = plan_labels(shown.boxes, texts, image.shape[:2], shown.scores)
+    assert len(shown) >= 150 and len(labels) >= 0.9 * len(shown)
+    assert label_overlap_share(labels, shown.boxes) < 0.05
     ann = str(ROOT / 'demo/large_scene.json')
     sliced = coco_ap(ann, coco_results(merged))['AP50']
     whole = coco_ap(ann, coco_results(Detections.from_instances(runner.infer([image])[0].pred_instances, 0.05)))['AP50']
