@@ -15,8 +15,9 @@ def _shapes(output) -> str:
     return str(shapes[0]) if len(shapes) == 1 else '[' + ', '.join(str(s) for s in shapes) + ']'
 
 
-def module_output_shapes(runner, image: np.ndarray) -> list[tuple[str, str, str]]:
-    """(name, class name, output shape) for every named module, in definition order."""
+def module_output_shapes(runner, image: np.ndarray, forward=None) -> list[tuple[str, str, str]]:
+    """(name, class name, output shape) for every named module, in definition order. ``forward(image)`` runs
+    the model (default: a detector runner's preprocessing and tensor-mode forward)."""
     model = runner.model
     seen: dict[str, str] = {}
     handles = []
@@ -29,8 +30,11 @@ def module_output_shapes(runner, image: np.ndarray) -> list[tuple[str, str, str]
         handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
-            data = runner.preprocess(runner.prepare([image]))
-            model(**data, mode='tensor')
+            if forward is not None:
+                forward(image)
+            else:
+                data = runner.preprocess(runner.prepare([image]))
+                model(**data, mode='tensor')
     finally:
         for h in handles:
             h.remove()

@@ -65,7 +65,8 @@ fi
 log "runtime and test packages"
 "${PIP[@]}" -r requirements/mmcv.txt -r requirements/runtime.txt -r requirements/tests.txt --find-links "$WHEEL_DIR"
 installed_ok || { echo "[setup] mmcv $MMCV_VERSION with compiled ops did not install" >&2; exit 1; }
+"${PIP[@]}" --no-deps -r requirements/mmpretrain.txt  # see the note in that file
 
 log "this package (editable)"
 "${PIP[@]}" --no-build-isolation --no-deps -e .
-"$PY" -c 'import mmdet, mmyolo, mmcv, pytorch_grad_cam, sahi, mmyolo_vis; print("[setup] ok: mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmyolo", mmyolo.__version__)'
+"$PY" -c 'import mmdet, mmyolo, mmcv, mmpretrain, pytorch_grad_cam, sahi, mmyolo_vis; print("[setup] ok: mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmyolo", mmyolo.__version__, "mmpretrain", mmpretrain.__version__)'

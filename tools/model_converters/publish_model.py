@@ -20,7 +20,10 @@ def main(argv=None):
     state = {k: v.contiguous() for k, v in ckpt['state_dict'].items() if not k.startswith('data_preprocessor')}
     meta = ckpt.get('meta', {})
     ds = meta.get('dataset_meta', {})
-    out_meta = dict(dataset_meta=dict(classes=list(ds['classes']), palette=[list(map(int, c)) for c in ds['palette']]),
+    dataset_meta = dict(classes=list(ds['classes']))
+    if ds.get('palette'):  # detection sets have one, classification sets do not
+        dataset_meta['palette'] = [list(map(int, c)) for c in ds['palette']]
+    out_meta = dict(dataset_meta=dataset_meta,
                     epoch=int(meta.get('epoch', -1)), iter=int(meta.get('iter', -1)),
                     mmyolo_version=str(meta.get('mmyolo_version', '')))
     torch.save(dict(state_dict=state, meta=out_meta), args.dst)

@@ -1,0 +1,113 @@
+"""``tools/analysis_tools/vis_cam.py``: class activation maps of an MMPretrain classifier, one titled panel per
+target category, placed on the original image (the part a centre crop cut off gets no map)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import numpy as np
+
+from .cli import (EXIT_BAD_INPUT, add_cfg_options, check_common_args, plan_inputs, run_main, run_per_source,
+                  setup_logging)
+from .errors import UserError
+from .images import DEFAULT_MAX_PIXELS, swap_rb
+
+logger = logging.getLogger('mmyolo_vis')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .classifier_cam import METHODS
+    p = argparse.ArgumentParser(description='Class activation maps (Grad-CAM, LayerCAM, EigenCAM, ...) of an '
+                                            'MMPretrain image classifier, CNN or ViT.')
+    p.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
+    p.add_argument('config', help='config file, or a packaged one such as mmpretrain::resnet/resnet18_8xb32_in1k.py')
+    p.add_argument('checkpoint', help='checkpoint file or http(s) URL')
+    p.add_argument('--target-layers', nargs='+', default=None,
+                   help='layers to explain (default: a CNN\'s last norm layer; a ViT\'s backbone.layers[-1].ln1; '
+                        'Swin\'s backbone.norm3)')
+    p.add_argument('--preview-model', action='store_true', help='print every module with its output shape and exit')
+    p.add_argument('--method', default='gradcam', help=f'{", ".join(METHODS)}; any case (default gradcam)')
+    p.add_argument('--target-category', nargs='+', default=None,
+                   help='class indices or names, one panel each (default: the predicted class)')
+    p.add_argument('--save-path', help='output picture (one input image)')
+    p.add_argument('--out-dir', default='./output', help='output folder for several images (default ./output)')
+    p.add_argument('--vit-like', action='store_true', default=None,
+                   help='the target layer outputs tokens: drop the extra tokens, arrange the rest as a square grid '
+                        '(default: on for a transformer backbone)')
+    p.add_argument('--num-extra-tokens', type=int, default=None,
+                   help='leading tokens to drop with --vit-like (default: read from the backbone)')
+    p.add_argument('--aug-smooth', action='store_true', help='average over flips and brightness changes')
+    p.add_argument('--eigen-smooth', action='store_true', help='first principal component of the weighted activations')
+    p.add_argument('--batch-size', type=int, default=32, help='ablationcam: channels per forward pass (default 32)')
+    p.add_argument('--alpha', type=float, default=0.5, help='opacity of the map over the image (default 0.5)')
+    p.add_argument('--device', default=None, help='cpu, cuda or cuda:N (default: cuda:0 when there is a GPU)')
+    p.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                   help='refuse, before decoding, a picture of more pixels than this (default 100000000)')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow a checkpoint that holds pickled Python objects (trusted sources only)')
+    p.add_argument('--show', action='store_true', help='also show each picture in a window')
+    add_cfg_options(p)
+    return p
+
+
+def overlay_with_crop(image_bgr: np.ndarray, cam: np.ndarray, inside: np.ndarray, alpha: float) -> np.ndarray:
+    """The map over the part of the image the network saw; the rest is the image as it is (RGB out)."""
+    from .visualizer import overlay_heatmap
+    rgb = swap_rb(image_bgr)
+    if not inside.any():
+        return rgb
+    heat = overlay_heatmap((np.clip(cam, 0, 1) * 255).astype(np.uint8), rgb, alpha)
+    return np.where(inside[..., None], heat, rgb)
+
+
+def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str):
+    return [[(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
+              overlay_with_crop(image_bgr, m.cam, m.inside, alpha))] for m in maps]
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    from .classifier_cam import method_name
+    method = method_name(args.method)  # every option is checked before the model loads
+    check_common_args(args)
+    if args.batch_size < 1:
+        raise UserError(f'--batch-size {args.batch_size}: must be positive')
+    if args.num_extra_tokens is not None and args.num_extra_tokens < 0:
+        raise UserError(f'--num-extra-tokens {args.num_extra_tokens}: must be 0 or more')
+    planned = plan_inputs(args.img, args.out_dir, args.save_path)
+    if planned is None:
+        return EXIT_BAD_INPUT
+    sources, outputs, problems = planned
+
+    from .classifier_cam import ClassifierCAM, ClassifierRunner
+    from .inputs import ensure_writable_dir
+    from .visualizer import FeatmapVisualizer
+    from .writer import write_rgb
+    runner = ClassifierRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    if args.preview_model:
+        from .preview import format_tree, module_output_shapes
+        forward = lambda image: runner.model(runner.prepare(image)[0], mode='tensor')  # noqa: E731
+        print(format_tree(module_output_shapes(runner, sources[0].load(args.max_pixels), forward)))
+        return 0
+    categories = [runner.category(c) for c in args.target_category] if args.target_category else None
+    cam = ClassifierCAM(runner, method, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
+                        args.eigen_smooth, args.batch_size)
+    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
+    visualizer = FeatmapVisualizer(alpha=args.alpha)
+
+    def handle(source, out):
+        image = source.load(args.max_pixels)
+        maps = cam.run(image, categories)
+        picture = visualizer.arrange(panels_for(image, maps, args.alpha, method))
+        write_rgb(out.picture, picture)
+        if args.show:
+            visualizer.show(picture, win_name=source.name)
+
+    return run_per_source(sources, outputs, problems, handle, method,
+                          outputs[0].picture if args.save_path else args.out_dir)
+
+
+def cli(argv=None) -> int:
+    return run_main(lambda: main(argv))
