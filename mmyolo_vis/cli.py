@@ -47,6 +47,8 @@ def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow a checkpoint that holds pickled Python objects (runs code from it: trusted sources only)')
     add_cfg_options(parser)
+    from .distributed import add_launcher_arg
+    add_launcher_arg(parser)
 
 
 def check_common_args(args):
@@ -88,11 +90,13 @@ def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, 
     problems), or None when no input is usable. Refuses to overwrite an input."""
     import os
 
+    from .distributed import is_main
     from .inputs import collect_sources, is_url
     from .outputs import check_not_inputs, plan_outputs
     sources, problems = collect_sources(img_args, out_dir)
     for p in problems:
-        fail(p)
+        if is_main():  # every rank finds the same problems: rank 0 says them
+            fail(p)
     if not sources:
         return None
     if out_file and len(sources) > 1:
@@ -115,11 +119,13 @@ def print_model_preview(runner, sources) -> int:
 def run_per_source(sources, outputs, problems, handle, desc: str, where: str, bar: bool = True) -> int:
     """Call ``handle(source, out)`` for each input: a bad file is reported and skipped, bad settings
     stop the run. ``handle`` may return how many pictures it wrote (default one). Logs a summary and
-    returns the exit code (1 when anything failed)."""
+    returns the exit code (1 when anything failed). In a distributed run each rank takes its share of the
+    inputs; rank 0 shows the progress of its share and the summary of the whole run."""
+    from .distributed import is_main, shard, sum_over_ranks, wait_for_all
     from .errors import SettingsError
     failed = pictures = 0
-    pairs = zip(sources, outputs)
-    for source, out in (progress(pairs, len(sources), desc) if bar else pairs):
+    pairs = shard(list(zip(sources, outputs)))
+    for source, out in (progress(pairs, len(pairs), desc, enabled=None if is_main() else False) if bar else pairs):
         try:
             n = handle(source, out)
             pictures += 1 if n is None else n
@@ -129,10 +135,12 @@ def run_per_source(sources, outputs, problems, handle, desc: str, where: str, ba
             failed += 1
             message = str(e) if source.name in str(e) else f'{source.name}: {e}'
             logger.error('error: %s (skipped)', message)
+    pictures, failed = sum_over_ranks(pictures, failed)
     done = len(sources) - failed
     images = '' if pictures == done else f' for {done} image{"" if done == 1 else "s"}'
     logger.info('wrote %d picture%s%s to %s%s', pictures, '' if pictures == 1 else 's', images, where,
                 f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
+    wait_for_all()
     return EXIT_SOME_FAILED if failed or problems else EXIT_OK
 
 

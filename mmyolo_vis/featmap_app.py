@@ -97,6 +97,8 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
+    from .distributed import init_distributed
+    args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
         return print_model_preview(runner, sources)

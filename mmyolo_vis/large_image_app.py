@@ -119,6 +119,8 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_json, write_rgb
+    from .distributed import init_distributed
+    args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint,
                          tta=args.tta, deploy=args.deploy)
     demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
@@ -129,7 +131,9 @@ def main(argv=None) -> int:
         reader = open_large(source.location, lambda: source.load(
             args.max_pixels, '; or save it as a tiled TIFF, which is read window by window'))
         try:
-            merged, unmerged, windows = demo.detect(reader, progress_desc=os.path.basename(out.picture))
+            from .distributed import is_main
+            merged, unmerged, windows = demo.detect(
+                reader, progress_desc=os.path.basename(out.picture) if is_main() else None)
             h, w = reader.shape
             scale = 1.0 if args.full_size_output else min(1.0, MAX_OUTPUT_SIDE / max(h, w))
             if scale < 1:

@@ -26,3 +26,5 @@ def silence_library_noise():
     warnings.filterwarnings('ignore', category=FutureWarning)
     # mmengine's MMLogger prints INFO lines about scopes and visualizers; keep warnings.
     logging.getLogger('mmengine').setLevel(logging.WARNING)
+    from mmengine.logging import MMLogger  # the instance print_log(..., 'current') writes to
+    MMLogger.get_current_instance().setLevel(logging.WARNING)

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='allow a checkpoint that holds pickled Python objects (trusted sources only)')
     p.add_argument('--show', action='store_true', help='also show each picture in a window')
     add_cfg_options(p)
+    from .distributed import add_launcher_arg
+    add_launcher_arg(p)
     return p
 
 
@@ -85,6 +87,8 @@ def main(argv=None) -> int:
     from .inputs import ensure_writable_dir
     from .visualizer import FeatmapVisualizer
     from .writer import write_rgb
+    from .distributed import init_distributed
+    args.device = init_distributed(args.launcher, args.device)
     runner = ClassifierRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
         from .preview import format_tree, module_output_shapes

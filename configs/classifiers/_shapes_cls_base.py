@@ -22,12 +22,12 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=64, num_workers=2, persistent_workers=True,
+    batch_size=64, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', with_label=True,
                  pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64, num_workers=2, persistent_workers=True,
+    batch_size=64, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='val', with_label=True,
                  pipeline=test_pipeline))

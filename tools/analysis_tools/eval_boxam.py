@@ -39,6 +39,8 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--out-file', default='output/eval_boxam.json')
     add_cfg_options(p)
+    from mmyolo_vis.distributed import add_launcher_arg
+    add_launcher_arg(p)
     return p.parse_args(argv)
 
 
@@ -61,6 +63,8 @@ def main(argv=None):
     if unknown:
         raise UserError(f'--methods {" ".join(unknown)}: use some of {", ".join(METHODS)}')
     ensure_parent(args.out_file)  # before the evaluation: its results must not be lost on a bad path
+    from mmyolo_vis.distributed import gather_rows, init_distributed, is_main, shard
+    args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options)
     ds_cfg = runner.cfg.test_dataloader.dataset
     try:
@@ -79,15 +83,24 @@ def main(argv=None):
     for method in args.methods:
         for layers in layer_sets:
             boxam = BoxAM(runner, method, layers, args.score_thr, topk=-1, num_masks=args.num_masks)
-            rows = []
-            for i in progress(range(n), n, f'{method}'):
+            per_image = []  # this rank's images (every world-size-th): one list of rows each
+            mine = shard(list(range(n)))
+            for i in progress(mine, len(mine), f'{method}', enabled=None if is_main() else False):
                 info = dataset.get_data_info(i)
                 gt = [x for x in info['instances'] if not x.get('ignore_flag', 0)]
                 res = boxam.run(read_image(info['img_path']))
-                rows += score_boxes(res.maps, res.boxes, res.labels, np.array([x['bbox'] for x in gt]).reshape(-1, 4),
-                                    np.array([x['bbox_label'] for x in gt]), args.min_size, 0.5, args.tolerance)
+                per_image.append(score_boxes(res.maps, res.boxes, res.labels,
+                                             np.array([x['bbox'] for x in gt]).reshape(-1, 4),
+                                             np.array([x['bbox_label'] for x in gt]), args.min_size, 0.5,
+                                             args.tolerance))
+            gathered = gather_rows(per_image)  # rank 0: every image's rows, in image order
+            if not is_main():
+                continue
+            rows = [row for image_rows in gathered for row in image_rows]
             table.append(summarise(method, '(input masks)' if method == 'drise' else ' '.join(boxam.layer_names),
                                    rows))
+    if not is_main():
+        return 0
     print(f'{"method":14}{"layers":58}{"boxes":>7}{"pointing":>10}{"energy":>9}{"pointing(class)":>17}'
           f'{"alone":>8}{"shared":>8}')
     for r in table:
