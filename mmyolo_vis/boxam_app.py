@@ -68,12 +68,12 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
+    ensure_writable_dir(args.out_dir)
     from .distributed import init_distributed
     args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
     if args.preview_model:
         return print_model_preview(runner, sources)
-    ensure_writable_dir(args.out_dir)
     boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                   args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
     renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha,

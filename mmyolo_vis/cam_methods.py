@@ -143,9 +143,10 @@ class WholeNetworkAblationCAM(AblationCAM):
     """pytorch-grad-cam's AblationCAM (the whole network reruns per batch of ablated channels) with zero
     ablation and float noise dropped, for target layers other than the neck outputs."""
 
-    def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0):
-        super().__init__(model, target_layers, ablation_layer=ZeroAblationLayer(), batch_size=batch_size,
-                         ratio_channels_to_ablate=ratio_channels_to_ablate)
+    def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0,
+                 reshape_transform=None):
+        super().__init__(model, target_layers, reshape_transform=reshape_transform, ablation_layer=ZeroAblationLayer(),
+                         batch_size=batch_size, ratio_channels_to_ablate=ratio_channels_to_ablate)
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         return without_float_noise(super().get_cam_weights(input_tensor, target_layer, targets, activations, grads))

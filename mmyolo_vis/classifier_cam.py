@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .cam_methods import OrientedEigenCAM, OrientedEigenGradCAM, ZeroAblationLayer
+from .cam_methods import OrientedEigenCAM, OrientedEigenGradCAM, WholeNetworkAblationCAM, ZeroAblationLayer
 from .errors import SettingsError, UserError
 from .layers import resolve_layer
 
@@ -38,10 +38,23 @@ def method_name(name: str) -> str:
 
 
 def cam_class(method: str):
-    from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
+    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
     return {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'xgradcam': XGradCAM, 'eigencam': OrientedEigenCAM,
             'eigengradcam': OrientedEigenGradCAM, 'layercam': LayerCAM, 'hirescam': HiResCAM,
-            'ablationcam': AblationCAM}[method]
+            'ablationcam': LogitAblationCAM}[method]
+
+
+class LogitAblationCAM(WholeNetworkAblationCAM):
+    """AblationCAM on class logits. pytorch-grad-cam weighs a channel by (score - ablated score) / score: right
+    for a positive score (a detector's probability), inverted for a negative logit (any class but the likely
+    ones), whose map the ReLU then blanks. Here the drop is divided by |score|: a channel whose ablation
+    lowers the class's logit counts for the class, whatever its sign."""
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+        with torch.no_grad():
+            scores = [float(t(o)) for t, o in zip(targets, self.model(input_tensor))]
+        return weights * np.sign(np.float32(scores))[:, None]
 
 
 class ZeroAblationLayerVit(ZeroAblationLayer):
@@ -274,9 +287,10 @@ class ClassifierCAM:
         cls = cam_class(self.method)
         kwargs = dict(reshape_transform=reshape)
         if self.method == 'ablationcam':
-            kwargs.update(ablation_layer=ZeroAblationLayerVit() if self.vit_like else ZeroAblationLayer(),
-                          batch_size=batch_size)
+            kwargs.update(batch_size=batch_size)
         self.cam = cls(self.wrapper, layers, **kwargs)
+        if self.method == 'ablationcam' and self.vit_like:  # a channel of tokens is their last axis
+            self.cam.ablation_layer = ZeroAblationLayerVit()
         if aug_smooth:
             import ttach
             self.cam.tta_transforms = ttach.Compose([ttach.HorizontalFlip(), ttach.Multiply(factors=[0.9, 1, 1.1])])

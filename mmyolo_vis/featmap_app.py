@@ -97,6 +97,7 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
+    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.out_file else args.out_dir)
     from .distributed import init_distributed
     args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
@@ -104,7 +105,6 @@ def main(argv=None) -> int:
         return print_model_preview(runner, sources)
     demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
                        args.score_thr, not args.no_labels)
-    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.out_file else args.out_dir)
 
     def handle(source, out):
         picture, maps, _ = demo.run(source.load(args.max_pixels))

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='layers to explain (default: a CNN\'s last norm layer; a ViT\'s backbone.layers[-1].ln1; '
                         'Swin\'s backbone.norm3)')
     p.add_argument('--preview-model', action='store_true', help='print every module with its output shape and exit')
-    p.add_argument('--method', default='gradcam', help=f'{", ".join(METHODS)}; any case (default gradcam)')
+    p.add_argument('--method', nargs='+', default=['gradcam'],
+                   help=f'{", ".join(METHODS)}; any case (default gradcam); several give one row each')
     p.add_argument('--target-category', nargs='+', default=None,
                    help='class indices or names, one panel each (default: the predicted class)')
     p.add_argument('--save-path', help='output picture (one input image)')
@@ -63,16 +64,17 @@ def overlay_with_crop(image_bgr: np.ndarray, cam: np.ndarray, inside: np.ndarray
     return np.where(inside[..., None], heat, rgb)
 
 
-def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str):
-    return [[(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
-              overlay_with_crop(image_bgr, m.cam, m.inside, alpha))] for m in maps]
+def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str) -> list[tuple[str, np.ndarray]]:
+    """One titled panel per category: the method, the class (index) and its probability."""
+    return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
+             overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m in maps]
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     from .classifier_cam import method_name
-    method = method_name(args.method)  # every option is checked before the model loads
+    methods = [method_name(m) for m in args.method]  # every option is checked before the model loads
     check_common_args(args)
     if args.batch_size < 1:
         raise UserError(f'--batch-size {args.batch_size}: must be positive')
@@ -87,6 +89,7 @@ def main(argv=None) -> int:
     from .inputs import ensure_writable_dir
     from .visualizer import FeatmapVisualizer
     from .writer import write_rgb
+    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
     from .distributed import init_distributed
     args.device = init_distributed(args.launcher, args.device)
     runner = ClassifierRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
@@ -96,20 +99,20 @@ def main(argv=None) -> int:
         print(format_tree(module_output_shapes(runner, sources[0].load(args.max_pixels), forward)))
         return 0
     categories = [runner.category(c) for c in args.target_category] if args.target_category else None
-    cam = ClassifierCAM(runner, method, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
-                        args.eigen_smooth, args.batch_size)
-    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
+    cams = [ClassifierCAM(runner, m, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
+                          args.eigen_smooth, args.batch_size) for m in methods]
     visualizer = FeatmapVisualizer(alpha=args.alpha)
 
     def handle(source, out):
         image = source.load(args.max_pixels)
-        maps = cam.run(image, categories)
-        picture = visualizer.arrange(panels_for(image, maps, args.alpha, method))
+        blocks = [panels_for(image, cam.run(image, categories), args.alpha, cam.method) for cam in cams]
+        # one row per method, one column per category (a single panel each: as square a grid as fits)
+        picture = visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])
         write_rgb(out.picture, picture)
         if args.show:
             visualizer.show(picture, win_name=source.name)
 
-    return run_per_source(sources, outputs, problems, handle, method,
+    return run_per_source(sources, outputs, problems, handle, ' '.join(methods),
                           outputs[0].picture if args.save_path else args.out_dir)
 
 

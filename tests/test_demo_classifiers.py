@@ -1,0 +1,95 @@
+"""What the class maps of the shipped demo classifiers mean, measured against generated ground truth."""
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+CNN = (str(ROOT / 'configs/classifiers/resnet18_tiny_shapes.py'), str(ROOT / 'checkpoints/resnet18_tiny_shapes.pth'))
+VIT = (str(ROOT / 'configs/classifiers/vit_tiny_shapes.py'), str(ROOT / 'checkpoints/vit_tiny_shapes.pth'))
+
+
+@pytest.fixture(scope='module')
+def cnn():
+    from mmyolo_vis.classifier_cam import ClassifierRunner
+    return ClassifierRunner(*CNN, 'cpu')
+
+
+@pytest.fixture(scope='module')
+def vit():
+    from mmyolo_vis.classifier_cam import ClassifierRunner
+    return ClassifierRunner(*VIT, 'cpu')
+
+
+@pytest.fixture(scope='module')
+def val_split(tmp_path_factory):
+    """The val split as make_shapes_cls_dataset.py writes it (same seed), 200 pictures."""
+    from mmyolo_vis.classifier_eval import load_split
+    from mmyolo_vis.shapes_dataset import generate_classification_split
+    root = tmp_path_factory.mktemp('shapes_cls')
+    generate_classification_split(root, 'val', 200, seed=12)
+    return load_split(str(root), 'val')
+
+
+def two_shape_scenes(n=8):
+    """96x96 scenes with two different shapes each: (image, [(label name index in CLASSES, box), ...])."""
+    from mmyolo_vis.shapes_dataset import CLASSES, render_classification_image
+    rng = np.random.default_rng(2024)
+    scenes = []
+    for _ in range(n):
+        a, b = rng.choice(len(CLASSES), 2, replace=False)
+        img, objs = render_classification_image(rng, 96, [int(a), int(b)], 0.3, 0.38, clutter=2)
+        scenes.append((img, [(CLASSES[o.label], o.bbox_xyxy) for o in objs]))
+    return scenes
+
+
+# The maps come from 8x8 grids (CNN: the last stage at stride 8; ViT: 8x8 patches) over the 64-px crop of a
+# 96-px scene resized to 72: a cell covers 8 * 96 / 72 = 10.7 original pixels. A peak counts as inside a box
+# up to half a cell beyond its edge (the map cannot place it finer).
+HALF_CELL = 8 * 96 / 72 / 2
+
+
+def inside(cam, box, tolerance=HALF_CELL):
+    y, x = np.unravel_index(int(np.argmax(cam)), cam.shape)
+    return box[0] - tolerance <= x <= box[2] + tolerance and box[1] - tolerance <= y <= box[3] + tolerance
+
+
+def test_shipped_classifiers_are_accurate(cnn, vit, val_split):
+    from mmyolo_vis.classifier_eval import accuracy
+    assert set(cnn.classes) == set(vit.classes) == {'circle', 'square', 'star', 'triangle'}
+    assert accuracy(cnn, val_split) >= 0.95
+    assert accuracy(vit, val_split) >= 0.90
+
+
+@pytest.mark.parametrize('model, method', [('cnn', 'gradcam'), ('cnn', 'layercam'), ('vit', 'gradcam')])
+def test_each_class_map_peaks_on_its_own_shape(request, model, method):
+    from mmyolo_vis.classifier_cam import ClassifierCAM
+    runner = request.getfixturevalue(model)
+    cam = ClassifierCAM(runner, method, vit_like=model == 'vit' or None)
+    hits = total = 0
+    for image, objects in two_shape_scenes():
+        categories = [runner.classes.index(name) for name, _ in objects]
+        maps = cam.run(image, categories)
+        for m, (_, box) in zip(maps, objects):
+            hits += inside(m.cam, box)
+            total += 1
+    assert hits == total, f'{hits}/{total}'
+
+
+@pytest.mark.parametrize('model, method, goal', [('cnn', 'gradcam', 0.9), ('vit', 'gradcam', 0.8)])
+def test_pointing_game_on_the_val_split(request, val_split, model, method, goal):
+    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.classifier_eval import evaluate
+    result = evaluate(ClassifierCAM(request.getfixturevalue(model), method), val_split, tolerance=15)
+    assert result['pointing_game'] >= goal, result
+
+
+@pytest.mark.parametrize('model', ['cnn', 'vit'])
+def test_every_method_on_the_shipped_models(request, model):
+    from mmyolo_vis.classifier_cam import METHODS, ClassifierCAM
+    runner = request.getfixturevalue(model)
+    image, objects = two_shape_scenes(1)[0]
+    for method in METHODS:
+        maps = ClassifierCAM(runner, method, batch_size=128).run(image, [0, 1, 2, 3])
+        assert len(maps) == 4
+        for m in maps:
+            assert m.cam.shape == (96, 96) and np.isfinite(m.cam).all() and 0 <= m.cam.min() <= m.cam.max() <= 1
