@@ -109,6 +109,19 @@ METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 GLOBAL_WEIGHT_METHODS = ('gradcam', 'gradcam++', 'xgradcam')
 
 
+def keep_outputs_intact(layers) -> list:
+    """Forward hooks that hand the rest of the network a copy of each layer's output. pytorch-grad-cam keeps
+    the output tensor itself; when the next operation is in place (a residual ``out += identity``, an
+    ``inplace`` ReLU/SiLU after a norm layer: MMPretrain's BasicBlock after ``bn2``, the default target of
+    MMClassification's vis_cam) the kept "activations" silently become the values after it. Register after
+    the CAM's own hooks (they then see the original); once per layer (a model serves several CAMs)."""
+    for layer in layers:
+        if not getattr(layer, '_keeps_output_intact', False):
+            layer.register_forward_hook(lambda module, inputs, output: output.clone()
+                                        if isinstance(output, torch.Tensor) else None)
+            layer._keeps_output_intact = True
+
+
 def without_float_noise(weights: np.ndarray, noise: float = 1e-5) -> np.ndarray:
     """Ablation weights (relative score drops) below ``noise`` set to zero. A layer the box does not depend
     on gets weights of float noise from a batched rerun (about 1e-7, more on a GPU whose kernels change with
@@ -147,6 +160,11 @@ class WholeNetworkAblationCAM(AblationCAM):
                  reshape_transform=None):
         super().__init__(model, target_layers, reshape_transform=reshape_transform, ablation_layer=ZeroAblationLayer(),
                          batch_size=batch_size, ratio_channels_to_ablate=ratio_channels_to_ablate)
+
+    def save_activation(self, module, input, output):
+        """pytorch-grad-cam keeps the output tensor itself, which an in-place operation after the layer may
+        change before the ablation batches are built from it (see ``keep_outputs_intact``)."""
+        self.activations = output.clone()
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         return without_float_noise(super().get_cam_weights(input_tensor, target_layer, targets, activations, grads))
@@ -318,6 +336,7 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         cam = GRADIENT_METHODS[method](model, target_layers)
     if tta is not None:
         cam.tta_transforms = tta
+    keep_outputs_intact(target_layers)
 
     def run(inputs, boxes, labels, targets, eigen_smooth=False):
         if getattr(cam, 'shares_input', False):  # one pass on the image serves every box

@@ -36,9 +36,9 @@ class FeatureCapture:
 
     def _hook(self, name):
         def hook(module, inputs, output):
-            tensors = flatten_output(output)
-            if self.detach:
-                tensors = [t.detach() for t in tensors]
+            # a copy: an in-place operation after the layer (a residual add, an inplace activation after a
+            # norm layer) would otherwise change the captured map into what follows the layer
+            tensors = [t.detach().clone() if self.detach else t.clone() for t in flatten_output(output)]
             if len(tensors) == 1:
                 self.maps[name] = tensors[0]
             else:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .cam_methods import OrientedEigenCAM, OrientedEigenGradCAM, WholeNetworkAblationCAM, ZeroAblationLayer
+from .cam_methods import (OrientedEigenCAM, OrientedEigenGradCAM, WholeNetworkAblationCAM, ZeroAblationLayer,
+                          keep_outputs_intact)
 from .errors import SettingsError, UserError
 from .layers import resolve_layer
 
@@ -291,6 +292,7 @@ class ClassifierCAM:
         self.cam = cls(self.wrapper, layers, **kwargs)
         if self.method == 'ablationcam' and self.vit_like:  # a channel of tokens is their last axis
             self.cam.ablation_layer = ZeroAblationLayerVit()
+        keep_outputs_intact(layers)
         if aug_smooth:
             import ttach
             self.cam.tta_transforms = ttach.Compose([ttach.HorizontalFlip(), ttach.Multiply(factors=[0.9, 1, 1.1])])
