@@ -68,7 +68,8 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
-    ensure_writable_dir(args.out_dir)
+    if not args.preview_model:
+        ensure_writable_dir(args.out_dir)
     from .distributed import init_distributed
     args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)

@@ -89,7 +89,8 @@ def main(argv=None) -> int:
     from .inputs import ensure_writable_dir
     from .visualizer import FeatmapVisualizer
     from .writer import write_rgb
-    ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
+    if not args.preview_model:
+        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
     from .distributed import init_distributed
     args.device = init_distributed(args.launcher, args.device)
     runner = ClassifierRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
