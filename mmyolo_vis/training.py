@@ -5,6 +5,8 @@ import argparse
 import os
 import os.path as osp
 
+import torch
+
 
 def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
     from .cli import add_cfg_options
@@ -14,6 +16,8 @@ def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
         p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
     add_cfg_options(p)
+    from .distributed import add_launcher_arg
+    add_launcher_arg(p)  # MMEngine's Runner starts the process group itself (tools/dist_run.sh adds pytorch)
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow checkpoints that hold pickled Python objects (MMEngine training checkpoints)')
     return p
@@ -28,8 +32,17 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
-    cfg.launcher = 'none'
+    cfg.launcher = args.launcher
+    if args.launcher != 'none' and not torch.cuda.is_available():  # CPU processes talk through gloo
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        # MMEngine wraps the model with device_ids=[local rank], a GPU's; a CPU model takes none
+        cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel', broadcast_buffers=False))
+        cfg.model_wrapper_cfg['device_ids'] = None
     cfg.resume = resume
     if load_from or resume:
         cfg.load_from = load_from
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        from .distributed import _without_cuda_set_device
+        with _without_cuda_set_device():  # MMEngine's init_dist sets a CUDA device whatever the backend
+            return Runner.from_cfg(cfg)
     return Runner.from_cfg(cfg)
