@@ -8,7 +8,6 @@ pixel says which original pixel it came from.
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
@@ -21,8 +20,6 @@ from .cam_methods import (OrientedEigenCAM, OrientedEigenGradCAM, WholeNetworkAb
                           keep_outputs_intact)
 from .errors import SettingsError, UserError
 from .layers import resolve_layer
-
-logger = logging.getLogger('mmyolo_vis')
 
 METHOD_ALIASES = {'gradcamplusplus': 'gradcam++', 'gradcampp': 'gradcam++'}
 METHODS = ('gradcam', 'gradcam++', 'xgradcam', 'eigencam', 'eigengradcam', 'layercam', 'hirescam', 'ablationcam')

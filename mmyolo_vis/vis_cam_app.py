@@ -3,7 +3,6 @@ target category, placed on the original image (the part a centre crop cut off ge
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 import numpy as np
@@ -12,8 +11,6 @@ from .cli import (EXIT_BAD_INPUT, add_cfg_options, check_common_args, plan_input
                   setup_logging)
 from .errors import UserError
 from .images import DEFAULT_MAX_PIXELS, swap_rb
-
-logger = logging.getLogger('mmyolo_vis')
 
 
 def build_parser() -> argparse.ArgumentParser:

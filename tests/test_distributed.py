@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, make_image
+from conftest import ROOT
 
 CONFIG = str(ROOT / 'configs/yolov5/yolov5_n_shapes.py')
 CHECKPOINT = str(ROOT / 'checkpoints/yolov5_n_shapes.pth')

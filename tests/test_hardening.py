@@ -1,6 +1,5 @@
 """Bad input and output names across the scripts (issue 13's recipes, each built here): one line on stderr,
 a non-zero exit, nothing lost, nothing overwritten."""
-import json
 import struct
 import zlib
 

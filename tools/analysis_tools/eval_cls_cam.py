@@ -7,7 +7,6 @@ Each picture's map is made for its object's class. Pointing game: the map's maxi
 grown by --tolerance px (15 by default; "strict": 0 px); energy: the share of the map's mass in the box.
 """
 import argparse
-import json
 import sys
 
 from mmyolo_vis.cli import progress, run_main, setup_logging
