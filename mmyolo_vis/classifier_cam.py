@@ -171,6 +171,7 @@ class ClassifierRunner:
         with DefaultScope.overwrite_default_scope(self.scope):
             self.pipeline = Compose(pipeline)
             self.geometry = Compose([t for t in pipeline if 'Pack' not in str(t['type'])])
+        self._crop_metas: dict[tuple[int, int], CropMeta] = {}
 
     def _pipeline_cfg(self) -> list:
         import copy
@@ -189,12 +190,21 @@ class ClassifierRunner:
         h, w = image_bgr.shape[:2]
         with DefaultScope.overwrite_default_scope(self.scope):
             packed = self.pipeline(dict(img=image_bgr, img_shape=(h, w), ori_shape=(h, w)))
-            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-            coords = np.dstack([xx, yy, np.zeros_like(xx)])
-            moved = self.geometry(dict(img=coords, img_shape=(h, w), ori_shape=(h, w)))['img']
         data = self.model.data_preprocessor(dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]),
                                             False)
-        return data['inputs'], CropMeta.from_coordinates(np.asarray(moved), (h, w))
+        return data['inputs'], self.crop_meta(h, w)
+
+    def crop_meta(self, h: int, w: int) -> CropMeta:
+        """The test pipeline's geometry for an h x w picture: its resize and crop run once on a picture of
+        coordinates, per picture size (a test pipeline is deterministic, so a folder of one size costs one)."""
+        if (h, w) not in self._crop_metas:
+            from mmengine.registry import DefaultScope
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            coords = np.dstack([xx, yy, np.zeros_like(xx)])
+            with DefaultScope.overwrite_default_scope(self.scope):
+                moved = self.geometry(dict(img=coords, img_shape=(h, w), ori_shape=(h, w)))['img']
+            self._crop_metas[h, w] = CropMeta.from_coordinates(np.asarray(moved), (h, w))
+        return self._crop_metas[h, w]
 
     @torch.no_grad()
     def probabilities(self, inputs: torch.Tensor) -> np.ndarray:
