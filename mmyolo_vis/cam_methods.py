@@ -113,13 +113,21 @@ def keep_outputs_intact(layers) -> list:
     """Forward hooks that hand the rest of the network a copy of each layer's output. pytorch-grad-cam keeps
     the output tensor itself; when the next operation is in place (a residual ``out += identity``, an
     ``inplace`` ReLU/SiLU after a norm layer: MMPretrain's BasicBlock after ``bn2``, the default target of
-    MMClassification's vis_cam) the kept "activations" silently become the values after it. Register after
-    the CAM's own hooks (they then see the original); once per layer (a model serves several CAMs)."""
+    MMClassification's vis_cam) the kept "activations" silently become the values after it.
+
+    The copy must be made after every CAM's hooks on the layer have seen the original: a hook registered
+    after it would keep the copy that goes on, and see it change. A model serves several CAMs (a method
+    grid, an evaluation of every method), each registering its hooks when it is built, so the copying hook
+    is moved to the end again each time a CAM is built (call this after building it)."""
     for layer in layers:
-        if not getattr(layer, '_keeps_output_intact', False):
-            layer.register_forward_hook(lambda module, inputs, output: output.clone()
-                                        if isinstance(output, torch.Tensor) else None)
-            layer._keeps_output_intact = True
+        handle = getattr(layer, '_output_copy_hook', None)
+        if handle is not None:
+            handle.remove()
+        layer._output_copy_hook = layer.register_forward_hook(_copy_of_output)
+
+
+def _copy_of_output(module, inputs, output):
+    return output.clone() if isinstance(output, torch.Tensor) else None
 
 
 def without_float_noise(weights: np.ndarray, noise: float = 1e-5) -> np.ndarray:
@@ -142,6 +150,8 @@ def scale_maps(maps: np.ndarray) -> np.ndarray:
 class ZeroAblationLayer(AblationLayer):
     """pytorch-grad-cam's ablation layer with zero as the ablated value (see the module note)."""
 
+    channel_axis = 1  # of the layer's output
+
     def activations_to_be_ablated(self, activations, ratio_channels_to_ablate=1.0):
         self.indices = channels_to_ablate(activations, ratio_channels_to_ablate)
         return self.indices
@@ -153,13 +163,24 @@ class ZeroAblationLayer(AblationLayer):
 
 
 class WholeNetworkAblationCAM(AblationCAM):
-    """pytorch-grad-cam's AblationCAM (the whole network reruns per batch of ablated channels) with zero
-    ablation and float noise dropped, for target layers other than the neck outputs."""
+    """pytorch-grad-cam's AblationCAM with zero ablation and float noise dropped, for target layers other than
+    the neck outputs, made cheaper where the network allows it.
+
+    pytorch-grad-cam reruns the whole network on a batch of copies of the input for every batch of ablated
+    channels, and all of it again for every target (class, box) of the same image. Here the network runs
+    once on the image and the target layer's output becomes the batch of ablated copies (a forward hook):
+    only what follows the layer runs on the batch, and one sweep scores every target of that image. The
+    layers after it must take a batch where the earlier ones gave one picture (broadcasting: a residual add
+    does, a concatenation with an earlier feature does not). That is checked once per target layer: the
+    unablated copies must give the network's own scores, row by row; where they do not, or the rerun
+    raises, the layer falls back to pytorch-grad-cam's whole-network reruns (without its progress bar)."""
 
     def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0,
-                 reshape_transform=None):
-        super().__init__(model, target_layers, reshape_transform=reshape_transform, ablation_layer=ZeroAblationLayer(),
+                 reshape_transform=None, ablation_layer=None):
+        super().__init__(model, target_layers, reshape_transform=reshape_transform,
+                         ablation_layer=ablation_layer or ZeroAblationLayer(),
                          batch_size=batch_size, ratio_channels_to_ablate=ratio_channels_to_ablate)
+        self._expands_after = {}  # id(target layer) -> bool: the layers after it take a batch of copies
 
     def save_activation(self, module, input, output):
         """pytorch-grad-cam keeps the output tensor itself, which an in-place operation after the layer may
@@ -167,7 +188,93 @@ class WholeNetworkAblationCAM(AblationCAM):
         self.activations = output.clone()
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
-        return without_float_noise(super().get_cam_weights(input_tensor, target_layer, targets, activations, grads))
+        weights = None
+        if self.ratio_channels_to_ablate >= 1.0 and self._expands_after.get(id(target_layer), True):
+            weights = self._weights_from_layer_on(input_tensor, target_layer, targets)
+        if weights is None:
+            with _quiet_tqdm():
+                weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+        return without_float_noise(weights)
+
+    def _run_from_layer(self, image, target_layer, raw, channel_axis, channels):
+        """Scores rows of the network on ``image`` (1, ...) whose target-layer output is ``raw`` repeated,
+        one row per entry of ``channels`` with that channel zeroed (-1: none)."""
+        def ablated(module, inputs, output):
+            out = raw.expand(len(channels), *raw.shape[1:]).clone()
+            rows = [r for r, c in enumerate(channels) if c >= 0]
+            if rows:
+                index = [slice(None)] * out.dim()
+                index[0] = torch.as_tensor(rows)
+                index[channel_axis] = torch.as_tensor([channels[r] for r in rows])
+                out[tuple(index)] = 0
+            return out
+        handle = target_layer.register_forward_hook(ablated)
+        try:
+            return self.model(image)
+        finally:
+            handle.remove()
+
+    def _weights_from_layer_on(self, input_tensor, target_layer, targets):
+        channel_axis = getattr(self.ablation_layer, 'channel_axis', 1)
+        rows = []
+        with torch.no_grad():
+            done = {}
+            for b in range(len(input_tensor)):
+                same = next((a for a in done if torch.equal(input_tensor[a], input_tensor[b])), None)
+                if same is not None:  # the same picture for another target: its sweep serves this one
+                    done[same].append(b)
+                    continue
+                done[b] = [b]
+            for first, group in done.items():
+                image = input_tensor[first:first + 1]
+                kept = {}
+                handle = target_layer.register_forward_hook(lambda m, i, o: kept.__setitem__('raw', o.clone()))
+                try:
+                    outputs = self.model(image)
+                finally:
+                    handle.remove()
+                raw = kept['raw']
+                original = [float(targets[b](outputs[0])) for b in group]
+                try:
+                    if id(target_layer) not in self._expands_after:
+                        copies = self._run_from_layer(image, target_layer, raw, channel_axis, [-1, -1])
+                        ok = len(copies) == 2 and all(
+                            abs(float(targets[b](o)) - s) <= 1e-4 * (1 + abs(s))
+                            for o in copies for b, s in zip(group, original))
+                        self._expands_after[id(target_layer)] = ok
+                        if not ok:
+                            return None
+                    n = raw.shape[channel_axis]
+                    scores = np.zeros((len(group), n), np.float32)
+                    for i in range(0, n, self.batch_size):
+                        channels = list(range(i, min(n, i + self.batch_size)))
+                        outs = self._run_from_layer(image, target_layer, raw, channel_axis, channels)
+                        for k, b in enumerate(group):
+                            scores[k, i:i + len(channels)] = [float(targets[b](o)) for o in outs]
+                except (RuntimeError, ValueError, IndexError):
+                    self._expands_after[id(target_layer)] = False
+                    return None
+                for k, b in enumerate(group):
+                    rows.append((b, (original[k] - scores[k]) / original[k]))
+        weights = np.zeros((len(targets), rows[0][1].shape[0]), np.float32)
+        for b, w in rows:
+            weights[b] = w
+        return weights
+
+
+class _quiet_tqdm:
+    """pytorch-grad-cam's AblationCAM shows a progress bar for every target of every picture; the tools show
+    their own progress, so within this block its bars are not drawn."""
+
+    def __enter__(self):
+        import pytorch_grad_cam.ablation_cam as module
+        self.module, self.saved = module, module.tqdm
+        module.tqdm = type('QuietTqdm', (), {'tqdm': staticmethod(lambda iterable, *a, **k: iterable)})
+        return self
+
+    def __exit__(self, *exc):
+        self.module.tqdm = self.saved
+        return False
 
 
 class FastAblationCAM(BaseCAM):

@@ -59,6 +59,8 @@ class ZeroAblationLayerVit(ZeroAblationLayer):
     """``ZeroAblationLayer`` for token outputs (B, N, C): a channel is the last axis (as pytorch-grad-cam's
     AblationLayerVit, with zero as the ablated value)."""
 
+    channel_axis = -1
+
     def set_next_batch(self, input_batch_index, activations, num_channels_to_ablate):
         self.activations = activations[input_batch_index].clone().unsqueeze(0).repeat(num_channels_to_ablate, 1, 1)
 

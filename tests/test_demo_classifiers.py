@@ -61,16 +61,19 @@ def test_shipped_classifiers_are_accurate(cnn, vit, val_split):
 
 
 # The share of the 16 class maps of 8 two-shape scenes whose maximum lies on their own shape, per layer (None:
-# the default). On the CNN's last block output every map does, with Grad-CAM and LayerCAM; at the default,
-# the block's last norm layer bn2 (before the residual add), LayerCAM's 16 do and Grad-CAM's 14. (Captured
-# as pytorch-grad-cam keeps it, bn2's "activations" were the block output: the residual add after bn2 is in
-# place; see keep_outputs_intact.) The ViT's Grad-CAM at its default, backbone.layers[-1].ln1, holds for 11
+# the default). On the CNN's last block output every map does, with Grad-CAM and LayerCAM (and HiResCAM; 32
+# of 32 on 16 scenes); at the default, the block's last norm layer bn2, Grad-CAM's 14 do and LayerCAM's 10
+# (HiResCAM 14). bn2 is the residual branch before ``out += identity``: the head pools relu(bn2 + identity),
+# and the part of the class evidence that the identity (the previous block's output) carries is in no map
+# made at bn2. (Captured as pytorch-grad-cam keeps it, bn2's "activations" were the block output, as in
+# MMClassification: the add is in place; see keep_outputs_intact. An earlier measure of LayerCAM at bn2,
+# 16 of 16, was that: a second CAM on the model kept the block output.) The ViT's Grad-CAM at its default, backbone.layers[-1].ln1, holds for 11
 # of 16 (LayerCAM 14): the maps that miss are as often those of the class the ViT is sure of (p 0.99) as of
 # the other, and earlier layers do worse (layers[2].ln1: 8 of 16). Why: test_vit_gradcam_does_not_follow_the_
 # class_token. Retraining did not help: fine-tuned with CutMix 16 of 32 (on 16 scenes; as shipped 19 of 32),
 # with sigmoid losses 20 of 32, trained with 3000 two-shape scenes at 0.5 / 0.5 soft labels 13 of 32.
 HITS = {('cnn', 'gradcam', 'backbone.layer4[-1]'): 1.0, ('cnn', 'layercam', 'backbone.layer4[-1]'): 1.0,
-        ('cnn', 'gradcam', None): 0.85, ('cnn', 'layercam', None): 1.0,
+        ('cnn', 'gradcam', None): 0.85, ('cnn', 'layercam', None): 0.6,
         ('vit', 'gradcam', None): 0.65, ('vit', 'layercam', None): 0.85}
 
 
@@ -163,3 +166,37 @@ def test_vit_gradcam_does_not_follow_the_class_token(vit, monkeypatch):
     # Measured: Grad-CAM median 0.95, HiResCAM 0.56 (LayerCAM 0.53).
     assert np.median(correlation['gradcam']) >= 0.9, correlation
     assert np.median(correlation['hirescam']) <= 0.7, correlation
+
+
+def test_a_second_cam_on_the_same_model_sees_the_layer_itself():
+    """MMClassification's default CNN layer, bn2, is followed by the in-place residual add: each CAM's hooks
+    must see bn2's output before the copy that goes on is made. A CAM built after another on the same
+    model (a method grid, eval_cls_cam.py) once registered its hooks after the copying hook and so kept the
+    block output, not bn2's: its maps differed by up to 0.99 from those of the same CAM built alone."""
+    from mmyolo_vis.classifier_cam import ClassifierCAM, ClassifierRunner
+    image, objects = two_shape_scenes(1)[0]
+    shared = ClassifierRunner(*CNN, 'cpu')
+    ClassifierCAM(shared, 'gradcam').run(image, [0])
+    second = ClassifierCAM(shared, 'layercam').run(image, [0, 1, 2, 3])
+    alone = ClassifierCAM(ClassifierRunner(*CNN, 'cpu'), 'layercam').run(image, [0, 1, 2, 3])
+    for s, a in zip(second, alone):
+        assert np.abs(s.cam - a.cam).max() < 1e-5
+
+
+@pytest.mark.parametrize('model', ['cnn', 'vit'])
+def test_ablation_reruns_only_what_follows_the_layer(request, model, capfd):
+    """AblationCAM on a classifier: the network runs once on the picture, the target layer's output becomes
+    the batch of ablated copies and one sweep scores every class. Its maps equal pytorch-grad-cam's
+    whole-network reruns (one per batch of channels and per class), and no progress bar is printed."""
+    from mmyolo_vis.classifier_cam import ClassifierCAM
+    runner = request.getfixturevalue(model)
+    image, _ = two_shape_scenes(1)[0]
+    fast = ClassifierCAM(runner, 'ablationcam')
+    maps = fast.run(image, [0, 1, 2, 3])
+    assert list(fast.cam._expands_after.values()) == [True]
+    whole = ClassifierCAM(runner, 'ablationcam')
+    whole.cam._expands_after = {id(layer): False for layer in whole.cam.target_layers}
+    reference = whole.run(image, [0, 1, 2, 3])
+    for m, r in zip(maps, reference):
+        assert np.abs(m.cam - r.cam).max() < 1e-3 and m.cam.max() > 0.9  # not blank
+    assert '%|' not in capfd.readouterr().err
