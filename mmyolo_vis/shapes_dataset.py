@@ -269,3 +269,14 @@ def generate_classification_split(root: Path, split: str, num_images: int, seed:
         if progress:
             progress()
     write_json(root / 'annotations' / f'{split}.json', coco_annotations(images, objects))
+
+
+def generate_classification_scene(image_path: Path, ann_path: Path, seed: int, labels: list[int], size: int = 192):
+    """One picture with a shape of each label (the two-shape scenes of the classifier tests, larger), and
+    its boxes in COCO format; returns the objects."""
+    rng = np.random.default_rng(seed)
+    img, objs = render_classification_image(rng, size, labels, 0.3, 0.38, clutter=2)
+    write_image(image_path, img)
+    write_json(ann_path, coco_annotations([dict(id=1, file_name=Path(image_path).name, width=size, height=size)],
+                                          [objs]))
+    return objs

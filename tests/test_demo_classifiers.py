@@ -200,3 +200,28 @@ def test_ablation_reruns_only_what_follows_the_layer(request, model, capfd):
     for m, r in zip(maps, reference):
         assert np.abs(m.cam - r.cam).max() < 1e-3 and m.cam.max() > 0.9  # not blank
     assert '%|' not in capfd.readouterr().err
+
+
+def test_readme_scene_is_reproducible_and_its_maps_find_both_shapes(cnn, tmp_path):
+    """demo/shapes_two.jpg (the README's vis_cam picture) comes from make_shapes_cls_dataset.py --scene, byte
+    for byte; on it the CNN is sure of the circle, and each method of the README grid puts each class's
+    maximum on its own shape."""
+    import json
+    import sys
+    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.images import read_image
+    sys.path.insert(0, str(ROOT / 'tools/dataset_converters'))
+    from make_shapes_cls_dataset import main
+    assert main(['--scene', str(tmp_path / 'two.jpg'), '--classes', 'circle', 'star', '--seed', '61']) == 0
+    assert (tmp_path / 'two.jpg').read_bytes() == (ROOT / 'demo/shapes_two.jpg').read_bytes()
+    ann = json.loads((ROOT / 'demo/shapes_two.json').read_text())
+    names = {c['id']: c['name'] for c in ann['categories']}
+    boxes = {names[a['category_id']]: [a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                                       a['bbox'][1] + a['bbox'][3]] for a in ann['annotations']}
+    image = read_image(str(ROOT / 'demo/shapes_two.jpg'))
+    categories = [cnn.classes.index('circle'), cnn.classes.index('star')]
+    for method in ('gradcam', 'gradcam++', 'layercam', 'hirescam', 'eigengradcam'):
+        maps = ClassifierCAM(cnn, method).run(image, categories)
+        assert maps[0].probability > 0.9
+        for m in maps:
+            assert inside(m.cam, boxes[m.name], tolerance=8), (method, m.name)
