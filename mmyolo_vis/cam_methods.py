@@ -251,7 +251,7 @@ class WholeNetworkAblationCAM(AblationCAM):
                         outs = self._run_from_layer(image, target_layer, raw, channel_axis, channels)
                         for k, b in enumerate(group):
                             scores[k, i:i + len(channels)] = [float(targets[b](o)) for o in outs]
-                except (RuntimeError, ValueError, IndexError):
+                except Exception:  # any failure: pytorch-grad-cam's reruns (which raise a real error again)
                     self._expands_after[id(target_layer)] = False
                     return None
                 for k, b in enumerate(group):
