@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .cam_methods import (OrientedEigenCAM, OrientedEigenGradCAM, WholeNetworkAblationCAM, ZeroAblationLayer,
+from .cam_methods import (GRADIENT_METHODS, OrientedEigenCAM, WholeNetworkAblationCAM, ZeroAblationLayer,
                           keep_outputs_intact)
 from .errors import SettingsError, UserError
 from .layers import resolve_layer
@@ -36,10 +36,7 @@ def method_name(name: str) -> str:
 
 
 def cam_class(method: str):
-    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
-    return {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus, 'xgradcam': XGradCAM, 'eigencam': OrientedEigenCAM,
-            'eigengradcam': OrientedEigenGradCAM, 'layercam': LayerCAM, 'hirescam': HiResCAM,
-            'ablationcam': LogitAblationCAM}[method]
+    return {**GRADIENT_METHODS, 'eigencam': OrientedEigenCAM, 'ablationcam': LogitAblationCAM}[method]
 
 
 class LogitAblationCAM(WholeNetworkAblationCAM):
