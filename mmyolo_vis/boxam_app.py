@@ -8,9 +8,8 @@ import numpy as np
 
 from .images import swap_rb
 from .cam_methods import METHODS
-from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
-                  setup_logging)
-from .inputs import ensure_writable_dir
+from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, print_model_preview,
+                  run_main, run_per_source, setup_logging)
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -68,13 +67,9 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
-    if not args.preview_model:
-        ensure_writable_dir(args.out_dir)
-    from .distributed import init_distributed
-    args.device = init_distributed(args.launcher, args.device)
-    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    runner = build_runner(args, outputs, ModelRunner)
     if args.preview_model:
-        return print_model_preview(runner, sources)
+        return print_model_preview(runner, sources, args.max_pixels)
     boxam = BoxAM(runner, args.method, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                   args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth)
     renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha,

@@ -109,10 +109,25 @@ def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, 
     return sources, plans, problems
 
 
-def print_model_preview(runner, sources) -> int:
-    """``--preview-model``: every module with its output shape on the first image."""
+def build_runner(args, outputs, make_runner, out_file: str | None = None):
+    """The start every tool shares once its outputs are planned: the output folder checked (not for
+    ``--preview-model``), the process group joined (``--launcher``, which also picks the rank's device) and
+    the model built by ``make_runner(config, checkpoint, device, cfg_options, trust_checkpoint)``."""
+    import os
+
+    from .distributed import init_distributed
+    from .inputs import ensure_writable_dir
+    if not getattr(args, 'preview_model', False):
+        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if out_file else args.out_dir)
+    args.device = init_distributed(args.launcher, args.device)
+    return make_runner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+
+
+def print_model_preview(runner, sources, max_pixels: int | None, forward=None) -> int:
+    """``--preview-model``: every module with its output shape on the first image (``forward(image)``: see
+    ``preview.module_output_shapes``)."""
     from .preview import format_tree, module_output_shapes
-    print(format_tree(module_output_shapes(runner, sources[0].load())))
+    print(format_tree(module_output_shapes(runner, sources[0].load(max_pixels), forward)))
     return EXIT_OK
 
 

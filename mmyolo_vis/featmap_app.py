@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 import numpy as np
 
 from .images import swap_rb
 from .capture import capture
-from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, print_model_preview, run_main, run_per_source,
-                  setup_logging)
+from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, print_model_preview,
+                  run_main, run_per_source, setup_logging)
 from .errors import UserError
 from .featmap import LetterboxMeta, check_display, parse_channel_reduction
-from .inputs import ensure_writable_dir
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -97,13 +95,9 @@ def main(argv=None) -> int:
 
     from .runner import ModelRunner
     from .writer import write_npz, write_rgb
-    if not args.preview_model:
-        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.out_file else args.out_dir)
-    from .distributed import init_distributed
-    args.device = init_distributed(args.launcher, args.device)
-    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    runner = build_runner(args, outputs, ModelRunner, args.out_file)
     if args.preview_model:
-        return print_model_preview(runner, sources)
+        return print_model_preview(runner, sources, args.max_pixels)
     demo = FeatmapDemo(runner, args.target_layers, reduction, args.topk, args.arrangement, args.alpha,
                        args.score_thr, not args.no_labels)
 

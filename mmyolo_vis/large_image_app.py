@@ -9,10 +9,9 @@ import cv2
 import numpy as np
 
 from .images import swap_rb
-from .cli import (EXIT_BAD_INPUT, add_common_args, check_common_args, plan_inputs, progress_bar, run_main,
-                  run_per_source, setup_logging)
+from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, progress_bar,
+                  run_main, run_per_source, setup_logging)
 from .errors import UserError
-from .inputs import ensure_writable_dir
 from .large_reader import open_large, thumbnail
 from .sliced import MERGE_METRICS, MERGE_TYPES, Detections, SlicedPredictor, check_merge, check_slicing, merge
 
@@ -115,14 +114,12 @@ def main(argv=None) -> int:
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
-    ensure_writable_dir(args.out_dir)
+
+    from functools import partial
 
     from .runner import ModelRunner
     from .writer import write_json, write_rgb
-    from .distributed import init_distributed
-    args.device = init_distributed(args.launcher, args.device)
-    runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint,
-                         tta=args.tta, deploy=args.deploy)
+    runner = build_runner(args, outputs, partial(ModelRunner, tta=args.tta, deploy=args.deploy))
     demo = LargeImageDemo(runner, args.patch_size, args.patch_overlap_ratio, args.batch_size, args.score_thr,
                           args.merge_nms_type, args.merge_metric, args.merge_iou_thr, args.full_image,
                           not args.no_labels)

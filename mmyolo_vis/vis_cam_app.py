@@ -3,12 +3,11 @@ target category, placed on the original image (the part a centre crop cut off ge
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
-from .cli import (EXIT_BAD_INPUT, add_cfg_options, check_common_args, plan_inputs, run_main, run_per_source,
-                  setup_logging)
+from .cli import (EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, plan_inputs, print_model_preview,
+                  run_main, run_per_source, setup_logging)
 from .errors import UserError
 from .images import DEFAULT_MAX_PIXELS, swap_rb
 
@@ -83,19 +82,12 @@ def main(argv=None) -> int:
     sources, outputs, problems = planned
 
     from .classifier_cam import ClassifierCAM, ClassifierRunner
-    from .inputs import ensure_writable_dir
     from .visualizer import FeatmapVisualizer
     from .writer import write_rgb
-    if not args.preview_model:
-        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if args.save_path else args.out_dir)
-    from .distributed import init_distributed
-    args.device = init_distributed(args.launcher, args.device)
-    runner = ClassifierRunner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+    runner = build_runner(args, outputs, ClassifierRunner, args.save_path)
     if args.preview_model:
-        from .preview import format_tree, module_output_shapes
-        forward = lambda image: runner.model(runner.prepare(image)[0], mode='tensor')  # noqa: E731
-        print(format_tree(module_output_shapes(runner, sources[0].load(args.max_pixels), forward)))
-        return 0
+        return print_model_preview(runner, sources, args.max_pixels,
+                                   lambda image: runner.model(runner.prepare(image)[0], mode='tensor'))
     categories = [runner.category(c) for c in args.target_category] if args.target_category else None
     cams = [ClassifierCAM(runner, m, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
                           args.eigen_smooth, args.batch_size) for m in methods]
