@@ -55,6 +55,12 @@ def orient_like(projections: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
+def oriented_component(weighted: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) -> (B, H, W): the first principal component of the channels, pointing where their sum
+    is high (see ``principal_projection`` and ``orient_like``)."""
+    return orient_like(principal_projection(weighted), weighted.sum(1))
+
+
 def principal_projection(batch: np.ndarray) -> np.ndarray:
     """(B, C, H, W) -> (B, H, W): each cell's projection on the first principal component of its channels.
 
@@ -83,7 +89,7 @@ class OrientedEigenCAM(EigenCAM):
     shares_input = True
 
     def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
-        return orient_like(principal_projection(activations), activations.sum(1))
+        return oriented_component(activations)
 
 
 class OrientedEigenGradCAM(EigenGradCAM):
@@ -91,8 +97,7 @@ class OrientedEigenGradCAM(EigenGradCAM):
     channel sum of gradient x activation, each cell's first-order contribution)."""
 
     def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
-        weighted = grads * activations
-        return orient_like(principal_projection(weighted), weighted.sum(1))
+        return oriented_component(grads * activations)
 
 
 class EigenSmoothed:
@@ -105,8 +110,7 @@ class EigenSmoothed:
     def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
         if not eigen_smooth:
             return super().get_cam_image(input_tensor, target_layer, targets, activations, grads, False)
-        weighted = self.weighted_activations(input_tensor, target_layer, targets, activations, grads)
-        return orient_like(principal_projection(weighted), weighted.sum(1))
+        return oriented_component(self.weighted_activations(input_tensor, target_layer, targets, activations, grads))
 
     def weighted_activations(self, input_tensor, target_layer, targets, activations, grads):
         """What the method sums over channels for its map: one weight per channel times the activations."""
@@ -150,7 +154,19 @@ METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 GLOBAL_WEIGHT_METHODS = ('gradcam', 'gradcam++', 'xgradcam')
 
 
-def keep_outputs_intact(layers) -> list:
+def maps_of_targets(cam, image: torch.Tensor, targets: list, aug_smooth: bool = False,
+                    eigen_smooth: bool = False) -> np.ndarray:
+    """(K, h, w) maps of K targets on one picture (1, ...). A CAM that says ``shares_input`` runs on the
+    picture once and scores every target from that pass (EigenCAM's one map serves them all); the others
+    get one copy of the picture per target, as pytorch-grad-cam pairs input rows with targets."""
+    if getattr(cam, 'shares_input', False):
+        maps = cam(image, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+        return np.broadcast_to(maps, (len(targets), *maps.shape[1:])) if len(maps) == 1 else maps
+    batch = image.expand(len(targets), *image.shape[1:])
+    return cam(batch, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+
+
+def keep_outputs_intact(layers):
     """Forward hooks that hand the rest of the network a copy of each layer's output. pytorch-grad-cam keeps
     the output tensor itself; when the next operation is in place (a residual ``out += identity``, an
     ``inplace`` ReLU/SiLU after a norm layer: MMPretrain's BasicBlock after ``bn2``, the default target of
@@ -209,12 +225,14 @@ class WholeNetworkAblationCAM(AblationCAM):
 
     pytorch-grad-cam reruns the whole network on a batch of copies of the input for every batch of ablated
     channels, and all of it again for every target (class, box) of the same image. Here the network runs
-    once on the image and the target layer's output becomes the batch of ablated copies (a forward hook):
-    only what follows the layer runs on the batch, and one sweep scores every target of that image. The
+    once on the image (``shares_input``) and the target layer's output becomes the batch of ablated copies
+    (a forward hook): only what follows the layer runs on the batch, and one sweep scores every target. The
     layers after it must take a batch where the earlier ones gave one picture (broadcasting: a residual add
     does, a concatenation with an earlier feature does not). That is checked once per target layer: the
     unablated copies must give the network's own scores, row by row; where they do not, or the rerun
     raises, the layer falls back to pytorch-grad-cam's whole-network reruns (without its progress bar)."""
+
+    shares_input = True
 
     def __init__(self, model, target_layers, batch_size: int = 32, ratio_channels_to_ablate: float = 1.0,
                  reshape_transform=None, ablation_layer=None):
@@ -229,13 +247,24 @@ class WholeNetworkAblationCAM(AblationCAM):
         self.activations = output.clone()
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        """(targets, channels) weights; ``input_tensor`` and ``activations`` are of the one picture."""
         weights = None
         if self.ratio_channels_to_ablate >= 1.0 and self._expands_after.get(id(target_layer), True):
             weights = self._weights_from_layer_on(input_tensor, target_layer, targets)
         if weights is None:
-            with _quiet_tqdm():
-                weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
+            weights = self._weights_from_whole_network(input_tensor, target_layer, targets, activations, grads)
         return without_float_noise(weights)
+
+    def _weights_from_whole_network(self, image, target_layer, targets, activations, grads, chunk: int = 8):
+        """pytorch-grad-cam's reruns, which pair input rows with targets: the picture repeated for a few
+        targets at a time (its first pass runs them all at once, so a few bound the memory)."""
+        weights = []
+        with _quiet_tqdm():
+            for s in range(0, len(targets), chunk):
+                part = targets[s:s + chunk]
+                weights.append(super().get_cam_weights(image.expand(len(part), *image.shape[1:]), target_layer,
+                                                       part, np.repeat(activations, len(part), axis=0), grads))
+        return np.concatenate(weights)
 
     def _run_from_layer(self, image, target_layer, raw, channel_axis, channels):
         """Scores rows of the network on ``image`` (1, ...) whose target-layer output is ``raw`` repeated,
@@ -255,52 +284,35 @@ class WholeNetworkAblationCAM(AblationCAM):
         finally:
             handle.remove()
 
-    def _weights_from_layer_on(self, input_tensor, target_layer, targets):
+    def _weights_from_layer_on(self, image, target_layer, targets):
         channel_axis = getattr(self.ablation_layer, 'channel_axis', 1)
-        rows = []
+        kept = {}
+        handle = target_layer.register_forward_hook(lambda m, i, o: kept.__setitem__('raw', o.clone()))
         with torch.no_grad():
-            done = {}
-            for b in range(len(input_tensor)):
-                same = next((a for a in done if torch.equal(input_tensor[a], input_tensor[b])), None)
-                if same is not None:  # the same picture for another target: its sweep serves this one
-                    done[same].append(b)
-                    continue
-                done[b] = [b]
-            for first, group in done.items():
-                image = input_tensor[first:first + 1]
-                kept = {}
-                handle = target_layer.register_forward_hook(lambda m, i, o: kept.__setitem__('raw', o.clone()))
-                try:
-                    outputs = self.model(image)
-                finally:
-                    handle.remove()
-                raw = kept['raw']
-                original = [float(targets[b](outputs[0])) for b in group]
-                try:
-                    if id(target_layer) not in self._expands_after:
-                        copies = self._run_from_layer(image, target_layer, raw, channel_axis, [-1, -1])
-                        ok = len(copies) == 2 and all(
-                            abs(float(targets[b](o)) - s) <= 1e-4 * (1 + abs(s))
-                            for o in copies for b, s in zip(group, original))
-                        self._expands_after[id(target_layer)] = ok
-                        if not ok:
-                            return None
-                    n = raw.shape[channel_axis]
-                    scores = np.zeros((len(group), n), np.float32)
-                    for i in range(0, n, self.batch_size):
-                        channels = list(range(i, min(n, i + self.batch_size)))
-                        outs = self._run_from_layer(image, target_layer, raw, channel_axis, channels)
-                        for k, b in enumerate(group):
-                            scores[k, i:i + len(channels)] = [float(targets[b](o)) for o in outs]
-                except Exception:  # any failure: pytorch-grad-cam's reruns (which raise a real error again)
-                    self._expands_after[id(target_layer)] = False
-                    return None
-                for k, b in enumerate(group):
-                    rows.append((b, (original[k] - scores[k]) / original[k]))
-        weights = np.zeros((len(targets), rows[0][1].shape[0]), np.float32)
-        for b, w in rows:
-            weights[b] = w
-        return weights
+            try:
+                outputs = self.model(image)
+            finally:
+                handle.remove()
+            raw = kept['raw']
+            original = np.float32([float(t(outputs[0])) for t in targets])
+            try:
+                if id(target_layer) not in self._expands_after:
+                    copies = self._run_from_layer(image, target_layer, raw, channel_axis, [-1, -1])
+                    ok = len(copies) == 2 and all(abs(float(t(o)) - s) <= 1e-4 * (1 + abs(s))
+                                                  for o in copies for t, s in zip(targets, original))
+                    self._expands_after[id(target_layer)] = ok
+                    if not ok:
+                        return None
+                n = raw.shape[channel_axis]
+                scores = np.zeros((len(targets), n), np.float32)
+                for i in range(0, n, self.batch_size):
+                    channels = list(range(i, min(n, i + self.batch_size)))
+                    outs = self._run_from_layer(image, target_layer, raw, channel_axis, channels)
+                    scores[:, i:i + len(channels)] = [[float(t(o)) for o in outs] for t in targets]
+            except Exception:  # any failure: pytorch-grad-cam's reruns (which raise a real error again)
+                self._expands_after[id(target_layer)] = False
+                return None
+        return (original[:, None] - scores) / original[:, None]
 
 
 class _quiet_tqdm:
@@ -487,10 +499,6 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
     keep_outputs_intact(target_layers)
 
     def run(inputs, boxes, labels, targets, eigen_smooth=False):
-        if getattr(cam, 'shares_input', False):  # one pass on the image serves every box
-            maps = cam(inputs, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
-            return np.broadcast_to(maps, (len(targets), *maps.shape[1:])) if len(maps) == 1 else maps
-        batch = inputs.expand(len(targets), *inputs.shape[1:])
-        return cam(batch, targets=targets, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+        return maps_of_targets(cam, inputs, targets, aug_smooth, eigen_smooth)
     run.cam = cam
     return run

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from .cam_methods import (GRADIENT_METHODS, OrientedEigenCAM, WholeNetworkAblationCAM, ZeroAblationLayer,
-                          keep_outputs_intact)
+                          keep_outputs_intact, maps_of_targets)
 from .errors import SettingsError, UserError
 from .layers import resolve_layer
 
@@ -47,8 +47,7 @@ class LogitAblationCAM(WholeNetworkAblationCAM):
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
-        with torch.no_grad():
-            scores = [float(t(o)) for t, o in zip(targets, self.model(input_tensor))]
+        scores = [float(t(self.outputs[0])) for t in targets]  # the logits of BaseCAM's pass on the picture
         return weights * np.sign(np.float32(scores))[:, None]
 
 
@@ -207,7 +206,7 @@ class ClassifierRunner:
 
     @torch.no_grad()
     def probabilities(self, inputs: torch.Tensor) -> np.ndarray:
-        return torch.softmax(LogitsModel(self.model)(inputs), dim=1)[0].float().cpu().numpy()
+        return torch.softmax(self.model(inputs, mode='tensor'), dim=1)[0].float().cpu().numpy()
 
     def category(self, value: str) -> int:
         """A class index or a class name -> index."""
@@ -290,14 +289,12 @@ class ClassifierCAM:
             raise UserError(f'--num-extra-tokens {num_extra_tokens}: must be 0 or more')
         self.num_extra_tokens = num_extra_tokens
         reshape = token_grid(num_extra_tokens, ' '.join(self.layer_names)) if self.vit_like else None
-        self.wrapper = LogitsModel(model)
-        cls = cam_class(self.method)
         kwargs = dict(reshape_transform=reshape)
         if self.method == 'ablationcam':
             kwargs.update(batch_size=batch_size)
-        self.cam = cls(self.wrapper, layers, **kwargs)
-        if self.method == 'ablationcam' and self.vit_like:  # a channel of tokens is their last axis
-            self.cam.ablation_layer = ZeroAblationLayerVit()
+            if self.vit_like:  # a channel of tokens is their last axis
+                kwargs.update(ablation_layer=ZeroAblationLayerVit())
+        self.cam = cam_class(self.method)(LogitsModel(model), layers, **kwargs)
         keep_outputs_intact(layers)
         if aug_smooth:
             import ttach
@@ -311,9 +308,8 @@ class ClassifierCAM:
         if not categories:
             categories = [int(np.argmax(probs))]
         targets = [ClassifierOutputTarget(c) for c in categories]
-        batch = inputs.expand(len(categories), *inputs.shape[1:])
         try:
-            cams = self.cam(batch, targets=targets, aug_smooth=self.aug_smooth, eigen_smooth=self.eigen_smooth)
+            cams = maps_of_targets(self.cam, inputs, targets, self.aug_smooth, self.eigen_smooth)
         except UserError:
             raise
         except RuntimeError as e:
