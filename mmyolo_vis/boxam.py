@@ -44,7 +44,11 @@ class BoxMaps:
 
 
 def align_maps(maps: np.ndarray, meta: LetterboxMeta) -> np.ndarray:
-    """(K, h, w) maps on the network input -> (K, H, W) float32 on the original image in [0, 1] (NaN as 0)."""
+    """(K, h, w) maps on the network input -> (K, H, W) float32 on the original image in [0, 1] (NaN as 0).
+    One map given to every box (EigenCAM's, a broadcast view) is aligned once and given again as a view."""
+    if len(maps) > 1 and maps.strides[0] == 0:
+        one = align_maps(maps[:1], meta)
+        return np.broadcast_to(one, (len(maps), *one.shape[1:]))
     out = None
     for k, m in enumerate(maps):
         aligned = align_to_image(m, meta)
@@ -123,8 +127,7 @@ class BoxAM:
         targets = [BoxScoreTarget(p, l, reach_every_layer=gradients) for p, l in zip(priors, labels)]
         # D-RISE and the methods that run the network once for every box take them all at once; the others
         # run a batch of boxes through the network, so a few at a time bound the memory.
-        shared = self.method == 'drise' or getattr(getattr(self.cam, 'cam', None), 'shares_input', False)
-        chunk = len(targets) if shared else min(self.batch_size, 8)
+        chunk = len(targets) if self.cam.shares_input else min(self.batch_size, 8)
         maps_in, blank = [], 0
         for s in range(0, len(targets), chunk):
             try:
@@ -145,7 +148,8 @@ class BoxAM:
             self._note_once('class map', '%s weights each channel by its gradient averaged over the whole map, so '
                             'boxes of one class get much the same map (the evidence for the class); for the map of '
                             'one box alone use --method hirescam or layercam', self.method)
-        return BoxMaps(boxes, labels, scores, align_maps(np.concatenate(maps_in), meta))
+        return BoxMaps(boxes, labels, scores, align_maps(maps_in[0] if len(maps_in) == 1 else np.concatenate(maps_in),
+                                                         meta))
 
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""

@@ -476,7 +476,10 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         raise UserError(f'--method {method!r}: use one of {", ".join(METHODS)}')
     if method == 'drise':
         drise = DRISE(model, num_masks=num_masks, batch_size=batch_size)
-        return lambda inputs, boxes, labels, targets, eigen_smooth=False: drise(inputs, boxes, labels)
+        def run_drise(inputs, boxes, labels, targets, eigen_smooth=False):
+            return drise(inputs, boxes, labels)
+        run_drise.shares_input = True  # batched masks of the one picture score every box
+        return run_drise
     tta = None
     if aug_smooth:  # brightness only: a flip would move the box away from its prior
         import ttach
@@ -501,4 +504,5 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
     def run(inputs, boxes, labels, targets, eigen_smooth=False):
         return maps_of_targets(cam, inputs, targets, aug_smooth, eigen_smooth)
     run.cam = cam
+    run.shares_input = getattr(cam, 'shares_input', False)
     return run
