@@ -12,7 +12,7 @@ import urllib.parse
 
 import torch
 
-from .errors import UserError
+from .errors import UserError, first_line
 from .inputs import is_url
 
 logger = logging.getLogger('mmyolo_vis')
@@ -55,13 +55,13 @@ def load_checkpoint_file(path: str, trust: bool = False) -> dict:
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=not trust)
     except pickle.UnpicklingError as e:
-        first = (str(e).splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         if trust or 'global' not in str(e).lower():  # not a pickled object: a damaged or foreign file
             raise UserError(f'{path}: not a readable checkpoint ({first})') from None
         raise UserError(f'{path}: this checkpoint holds pickled Python objects besides tensors; '
                         'load it only if you trust its source, with --trust-checkpoint') from None
     except Exception as e:  # truncated or foreign files fail in many ways (struct, zip, EOF, runtime)
-        raise UserError(f'{path}: not a readable checkpoint ({(str(e).splitlines() or [type(e).__name__])[0]})') from None
+        raise UserError(f'{path}: not a readable checkpoint ({first_line(e)})') from None
     if not isinstance(ckpt, dict):
         raise UserError(f'{path}: not a checkpoint (expected a dict of tensors, got {type(ckpt).__name__})')
     return ckpt

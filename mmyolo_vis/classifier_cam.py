@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from .cam_methods import (GRADIENT_METHODS, OrientedEigenCAM, WholeNetworkAblationCAM, ZeroAblationLayer,
                           keep_outputs_intact, maps_of_targets)
-from .errors import SettingsError, UserError
+from .errors import SettingsError, UserError, first_line
 from .layers import resolve_layer
 
 METHOD_ALIASES = {'gradcamplusplus': 'gradcam++', 'gradcampp': 'gradcam++'}
@@ -154,7 +154,7 @@ class ClassifierRunner:
             with DefaultScope.overwrite_default_scope(self.scope):
                 model = MODELS.build(model_cfg)
         except Exception as e:
-            raise UserError(f'{config}: cannot build the classifier ({str(e).splitlines()[0] if str(e) else e!r})'
+            raise UserError(f'{config}: cannot build the classifier ({first_line(e)})'
                             '; is it an MMPretrain config?') from None
         if not hasattr(model, 'head') or not hasattr(model, 'extract_feat'):
             raise UserError(f'{config}: not an image classifier (MMPretrain ImageClassifier); for detectors use '
@@ -314,7 +314,7 @@ class ClassifierCAM:
             raise
         except RuntimeError as e:
             raise SettingsError(f'--target-layers {" ".join(self.layer_names)}: cannot make a map there '
-                                f'({str(e).splitlines()[0]}); pick another layer (see --preview-model)') from None
+                                f'({first_line(e)}); pick another layer (see --preview-model)') from None
         if self.method not in GRADIENT_FREE:
             self._check_gradient()
         out = []

@@ -31,6 +31,7 @@ def add_cfg_options(parser: argparse.ArgumentParser):
 
 
 def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
+    from .images import DEFAULT_MAX_PIXELS
     parser.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
     parser.add_argument('config', help='config file, or a packaged one such as mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py')
     parser.add_argument('checkpoint', help='checkpoint file or http(s) URL')
@@ -40,8 +41,8 @@ def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
     parser.add_argument('--preview-model', action='store_true',
                         help='print every module name with its output shape for one forward pass, then exit')
     parser.add_argument('--show', action='store_true', help='also show each picture in a window')
-    parser.add_argument('--max-pixels', type=int, default=100_000_000,
-                        help='refuse, before decoding, a picture of more pixels than this (default 100000000)')
+    parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f'refuse, before decoding, a picture of more pixels than this (default {DEFAULT_MAX_PIXELS})')
     parser.add_argument('--no-labels', action='store_true',
                         help='draw the detected boxes without their "class score" labels')
     parser.add_argument('--trust-checkpoint', action='store_true',

@@ -23,7 +23,7 @@ def add_launcher_arg(parser):
 
 
 @contextlib.contextmanager
-def _without_cuda_set_device():
+def without_cuda_set_device():
     """MMEngine's init_dist calls torch.cuda.set_device(local_rank) whatever the backend, which fails on a
     machine without a GPU driver; a CPU run (gloo) needs no device, so that call is skipped there."""
     original = torch.cuda.set_device
@@ -45,7 +45,7 @@ def init_distributed(launcher: str, device: str | None) -> str | None:
         init_dist(launcher, backend='nccl')  # sets this rank's GPU from its local rank
         device = f'cuda:{torch.cuda.current_device()}'
     else:
-        with _without_cuda_set_device():
+        with without_cuda_set_device():
             init_dist(launcher, backend='gloo')
         device = 'cpu'
     if not is_main():

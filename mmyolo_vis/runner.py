@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .checkpoint import fetch, load_checkpoint_file, load_into
-from .errors import UserError
+from .errors import UserError, first_line
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -72,8 +72,7 @@ def load_config(config: str, cfg_options: dict | None = None):
     except UserError:
         raise
     except Exception as e:  # syntax errors, missing bases, unknown packages
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f'{config}: cannot load the config ({first})') from None
+        raise UserError(f'{config}: cannot load the config ({first_line(e)})') from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
@@ -144,7 +143,7 @@ class ModelRunner:
             with DefaultScope.overwrite_default_scope(scope):
                 model = MODELS.build(self.cfg.model)
         except Exception as e:
-            raise UserError(f'{config}: cannot build the model ({str(e).splitlines()[0] if str(e) else e!r}); '
+            raise UserError(f'{config}: cannot build the model ({first_line(e)}); '
                             'check --cfg-options') from None
         model = revert_sync_batchnorm(model)
         meta = {}

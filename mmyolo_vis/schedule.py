@@ -13,7 +13,7 @@ import tempfile
 
 import torch.nn as nn
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 PARAMETERS = {'lr': 'lr', 'momentum': 'momentum', 'wd': 'weight_decay'}
 
@@ -47,8 +47,7 @@ def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus:
         try:
             dataset_size = len(DATASETS.build(ds_cfg))
         except Exception as e:  # no annotation file here (FileNotFoundError), or a dataset that cannot be read
-            first = (str(e).splitlines() or [type(e).__name__])[0]
-            raise UserError(f'cannot read the training set to count its images ({first}); '
+            raise UserError(f'cannot read the training set to count its images ({first_line(e)}); '
                             'pass --dataset-size N (the number of training images)') from None
     iters_per_epoch = max(1, math.ceil(dataset_size / (batch_size * ngpus)))
 

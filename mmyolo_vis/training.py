@@ -33,7 +33,8 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
     cfg.launcher = args.launcher
-    if args.launcher != 'none' and not torch.cuda.is_available():  # CPU processes talk through gloo
+    on_cpus = args.launcher != 'none' and not torch.cuda.is_available()
+    if on_cpus:  # CPU processes talk through gloo
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
         # MMEngine wraps the model with device_ids=[local rank], a GPU's; a CPU model takes none
         cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel', broadcast_buffers=False))
@@ -41,8 +42,8 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
     cfg.resume = resume
     if load_from or resume:
         cfg.load_from = load_from
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        from .distributed import _without_cuda_set_device
-        with _without_cuda_set_device():  # MMEngine's init_dist sets a CUDA device whatever the backend
+    if on_cpus:
+        from .distributed import without_cuda_set_device
+        with without_cuda_set_device():  # MMEngine's init_dist sets a CUDA device whatever the backend
             return Runner.from_cfg(cfg)
     return Runner.from_cfg(cfg)

@@ -56,7 +56,7 @@ def main(argv=None):
     from mmyolo_vis.images import read_image
     from mmyolo_vis.runner import ModelRunner
     from mmyolo_vis.cam_methods import METHODS
-    from mmyolo_vis.errors import UserError
+    from mmyolo_vis.errors import UserError, first_line
     from mmyolo_vis.writer import ensure_parent
     from mmengine.registry import DATASETS
     unknown = [m for m in args.methods if m not in METHODS]
@@ -72,8 +72,7 @@ def main(argv=None):
                                       data_prefix=ds_cfg.data_prefix, metainfo=ds_cfg.get('metainfo'),
                                       test_mode=True, pipeline=[]))
     except Exception as e:  # no annotation file, or one that cannot be read
-        first = (str(e).splitlines() or [type(e).__name__])[0]
-        raise UserError(f'cannot read the test split of {args.config} ({first}); generate it (README: '
+        raise UserError(f'cannot read the test split of {args.config} ({first_line(e)}); generate it (README: '
                         'make_shapes_dataset.py) or set test_dataloader.dataset.data_root with --cfg-options') from None
     if not len(dataset):
         raise UserError(f'the test split of {args.config} holds no images')
