@@ -48,8 +48,8 @@ def side_by_side(fns: dict, repeats: int) -> dict:
 def shapes_scene():
     import numpy as np
 
-    from mmyolo_vis.runner import ModelRunner
-    from mmyolo_vis.shapes_dataset import render_scene
+    from mmyolo_vis.models.detector import ModelRunner
+    from mmyolo_vis.datasets.shapes import render_scene
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='YOLOv5KeepRatioResize', scale=(640, 640)),
@@ -78,7 +78,7 @@ def with_weight_timer(boxam):
 
 
 def ablation_rows(name, runner, image, args, whole: bool):
-    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.detection.boxam import BoxAM
     one = BoxAM(runner, 'ablationcam', topk=1, batch_size=args.batch_size)
     every = BoxAM(runner, 'ablationcam', topk=-1, batch_size=args.batch_size)
     k = len(every.run(image).boxes)
@@ -109,8 +109,8 @@ def ablation_rows(name, runner, image, args, whole: bool):
 
 
 def method_rows(name, runner, image, args, score_thr):
-    from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.cam_methods import METHODS
+    from mmyolo_vis.detection.boxam import BoxAM
+    from mmyolo_vis.detection.cams import METHODS
     cams = {m: BoxAM(runner, m, topk=-1, score_thr=score_thr, batch_size=args.batch_size,
                      num_masks=args.num_masks) for m in METHODS}
     k = len(cams['gradcam'].run(image).boxes)
@@ -155,8 +155,8 @@ def main():
     if not args.skip_methods:
         method_rows('shapes 640', runner, image, args, 0.3)
     if (SHARED / 'dog.jpg').is_file():
-        from mmyolo_vis.images import read_image
-        from mmyolo_vis.runner import ModelRunner
+        from mmyolo_vis.core.images import read_image
+        from mmyolo_vis.models.detector import ModelRunner
         coco = ModelRunner(COCO_CONFIG, str(SHARED / 'yolov5_n-v61_coco.pth'), 'cpu')
         dog = read_image(str(SHARED / 'dog.jpg'))
         ablation_rows('dog', coco, dog, args, whole=not args.skip_whole)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def scenes(n):
-    from mmyolo_vis.shapes_dataset import CLASSES, render_classification_image
+    from mmyolo_vis.datasets.shapes import CLASSES, render_classification_image
     rng = np.random.default_rng(5)
     return [render_classification_image(rng, 96, [int(c) for c in rng.choice(len(CLASSES), 2, replace=False)],
                                         0.3, 0.38, clutter=2)[0] for _ in range(n)]
@@ -31,7 +31,8 @@ def main(argv=None):
     p.add_argument('--rounds', type=int, default=3)
     args = p.parse_args(argv)
     import torch
-    from mmyolo_vis.classifier_cam import ClassifierCAM, ClassifierRunner
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.models.classifier import ClassifierRunner
     images = scenes(args.images)
     print(f'torch threads: {torch.get_num_threads()}; {args.images} pictures x 4 classes, best of {args.rounds}')
     print('| model | layer | from the layer on | whole network | ratio | max map difference |')

@@ -31,7 +31,7 @@ def main():
     p.add_argument('--num-images', type=int, default=20)
     p.add_argument('--rounds', type=int, default=2)
     args = p.parse_args()
-    from mmyolo_vis.shapes_dataset import generate_split
+    from mmyolo_vis.datasets.shapes import generate_split
     tmp = Path(tempfile.mkdtemp())
     generate_split(tmp / 'scenes', 'val', args.num_images, seed=123, size_range=(640, 640))
     images = tmp / 'scenes/images/val'

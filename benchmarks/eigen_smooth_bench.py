@@ -23,7 +23,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     import pytorch_grad_cam
     import torch.nn as nn
-    from mmyolo_vis.cam_methods import GRADIENT_METHODS
+    from mmyolo_vis.cam.gradient import GRADIENT_METHODS
     model = nn.Sequential(nn.Conv2d(3, args.channels, 3))
     rng = np.random.default_rng(0)
     act = rng.normal(size=(args.boxes, args.channels, args.side, args.side)).astype(np.float32)

@@ -30,12 +30,12 @@ def main():
     import torch
     from mmdet.apis import inference_detector
 
-    from mmyolo_vis.featmap_app import FeatmapDemo
-    from mmyolo_vis.inputs import collect_sources
-    from mmyolo_vis.outputs import plan_outputs
-    from mmyolo_vis.runner import ModelRunner
-    from mmyolo_vis.shapes_dataset import generate_split
-    from mmyolo_vis.writer import write_rgb
+    from mmyolo_vis.featmaps.demo import FeatmapDemo
+    from mmyolo_vis.core.inputs import collect_sources
+    from mmyolo_vis.core.outputs import plan_outputs
+    from mmyolo_vis.models.detector import ModelRunner
+    from mmyolo_vis.datasets.shapes import generate_split
+    from mmyolo_vis.core.writer import write_rgb
 
     tmp = tempfile.TemporaryDirectory()
     folder = args.images

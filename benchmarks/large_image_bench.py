@@ -30,9 +30,9 @@ CHECKPOINT = str(ROOT / 'checkpoints/yolov5_n_shapes.pth')
 def speed(patch_size: int, batch_size: int, rounds: int):
     from mmdet.apis import inference_detector
 
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.runner import ModelRunner
-    from mmyolo_vis.sliced import SlicedPredictor
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.models.detector import ModelRunner
+    from mmyolo_vis.large.sliced import SlicedPredictor
     runner = ModelRunner(CONFIG, CHECKPOINT, 'cpu')
     image = read_image(str(ROOT / 'demo/large_scene.jpg'))
     h, w = image.shape[:2]
@@ -67,7 +67,7 @@ def speed(patch_size: int, batch_size: int, rounds: int):
 def write_big_tiff(path: str, side: int = 20000, tile: int = 512):
     import tifffile
 
-    from mmyolo_vis.images import read_image
+    from mmyolo_vis.core.images import read_image
     scene = read_image(str(ROOT / 'demo/large_scene.jpg'))[..., ::-1]
     tiles_y, tiles_x = -(-side // tile), -(-side // tile)
 

@@ -5,7 +5,7 @@
 """
 import sys
 
-from mmyolo_vis.boxam_app import cli
+from mmyolo_vis.apps.boxam import cli
 
 if __name__ == '__main__':
     sys.exit(cli())

@@ -5,7 +5,7 @@
 """
 import sys
 
-from mmyolo_vis.featmap_app import cli
+from mmyolo_vis.apps.featmap import cli
 
 if __name__ == '__main__':
     sys.exit(cli())

@@ -5,7 +5,7 @@
 """
 import sys
 
-from mmyolo_vis.large_image_app import cli
+from mmyolo_vis.apps.large_image import cli
 
 if __name__ == '__main__':
     sys.exit(cli())

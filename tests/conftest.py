@@ -25,7 +25,7 @@ requires_shared = pytest.mark.skipif(
 
 @pytest.fixture(scope='session')
 def tiny_runner():
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.models.detector import ModelRunner
     import torch
     torch.manual_seed(0)
     return ModelRunner(TINY_CONFIG, None, 'cpu')

@@ -11,7 +11,9 @@ from pytorch_grad_cam import EigenCAM, EigenGradCAM
 from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
-from mmyolo_vis.cam_methods import channels_to_ablate, orient_like, without_float_noise
+from mmyolo_vis.cam.ablation import channels_to_ablate
+from mmyolo_vis.cam.eigen import orient_like
+from mmyolo_vis.cam.base import without_float_noise
 
 
 class PerBoxAblationCAM(BaseCAM):
@@ -57,13 +59,19 @@ class ProjectionEigenGradCAM(EigenGradCAM):
 
 
 def use_reference(monkeypatch, method: str):
-    """Make ``build_cam`` build the reference class for ``method`` instead of the package's."""
-    from mmyolo_vis import cam_methods
+    """Make ``build_cam`` build the reference class for ``method`` instead of the package's. The names are
+    patched in the module ``build_cam`` reads them from (a patch of a re-export elsewhere would leave the
+    package's class in place, and a test would compare the package with itself)."""
+    from mmyolo_vis.detection import cams
+    assert cams.build_cam.__globals__ is vars(cams)
     if method == 'ablationcam':
-        monkeypatch.setattr(cam_methods, 'FastAblationCAM', PerBoxAblationCAM)
+        assert 'FastAblationCAM' in cams.build_cam.__code__.co_names
+        monkeypatch.setattr(cams, 'FastAblationCAM', PerBoxAblationCAM)
     elif method == 'eigencam':
-        monkeypatch.setattr(cam_methods, 'OrientedEigenCAM', ProjectionEigenCAM)
+        assert 'OrientedEigenCAM' in cams.build_cam.__code__.co_names
+        monkeypatch.setattr(cams, 'OrientedEigenCAM', ProjectionEigenCAM)
     elif method == 'eigengradcam':
-        monkeypatch.setitem(cam_methods.GRADIENT_METHODS, 'eigengradcam', ProjectionEigenGradCAM)
+        assert 'GRADIENT_METHODS' in cams.build_cam.__code__.co_names
+        monkeypatch.setitem(cams.GRADIENT_METHODS, 'eigengradcam', ProjectionEigenGradCAM)
     else:
         raise ValueError(method)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch.nn as nn
 
-from mmyolo_vis.featmap import LetterboxMeta, align_to_image
+from mmyolo_vis.models.geometry import LetterboxMeta, align_to_image
 
 
 class Pool(nn.Module):
@@ -19,7 +19,7 @@ class Pool(nn.Module):
     (240, 500, (20, 400, 70, 450)),  # tall: padding left and right
 ])
 def test_heat_maximum_lands_on_the_square(tiny_runner, w, h, square):
-    from mmyolo_vis.featmap_app import FeatmapDemo
+    from mmyolo_vis.featmaps.demo import FeatmapDemo
     model = tiny_runner.model
     model.backbone.probe = Pool()
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, TINY_CONFIG, make_image, requires_shared, run_cli
-from mmyolo_vis.boxam_app import cli
+from mmyolo_vis.apps.boxam import cli
 
 
 def run(capsys, *argv):
@@ -45,9 +45,9 @@ def test_layer_without_gradient():
     """YOLOv8's box-regression branch does not feed the class scores: no gradient reaches it."""
     import torch
 
-    from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.errors import SettingsError
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.detection.boxam import BoxAM
+    from mmyolo_vis.core.errors import SettingsError
+    from mmyolo_vis.models.detector import ModelRunner
     from test_boxam_families import FAMILIES, SMALL_PIPELINE
     torch.manual_seed(0)
     runner = ModelRunner(FAMILIES['yolov8'], None, 'cpu', {'test_dataloader.dataset.pipeline': SMALL_PIPELINE,
@@ -72,9 +72,9 @@ def test_ablation_fraction_and_raw_maps(capsys, base, tmp_path):
 
 @requires_shared
 def test_dog_map_peaks_inside_the_dog_box(tmp_path):
-    from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.detection.boxam import BoxAM
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.models.detector import ModelRunner
     runner = ModelRunner('mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py',
                          str(SHARED / 'yolov5_n-v61_coco.pth'), 'cpu')
     res = BoxAM(runner, 'gradcam', classes=['dog']).run(read_image(str(SHARED / 'dog.jpg')))

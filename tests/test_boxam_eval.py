@@ -1,7 +1,8 @@
 """The measures of eval_boxam.py on hand-made maps."""
 import numpy as np
 
-from mmyolo_vis.boxam_eval import energy_in_box, pointing_hit, score_boxes, summarise
+from mmyolo_vis.cam.metrics import energy_in_box, pointing_hit
+from mmyolo_vis.detection.eval import score_boxes, summarise
 
 
 def peak_map(y, x, h=100, w=200):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmyolo_vis.cam_methods import GRADIENT_METHODS, METHODS
+from mmyolo_vis.cam.gradient import GRADIENT_METHODS
+from mmyolo_vis.detection.cams import METHODS
 
 FAMILIES = {
     'yolov5': 'mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py',
@@ -43,7 +44,7 @@ def calibrate_batch_norm(runner):
 
 def family_runner(family):
     """A small randomly initialised detector of ``family`` with calibrated batch norms, 160 px input."""
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.models.detector import ModelRunner
     torch.manual_seed(0)
     runner = ModelRunner(FAMILIES[family], None, 'cpu', {'test_dataloader.dataset.pipeline': SMALL_PIPELINE,
                                                          'model.test_cfg.score_thr': 0.0,
@@ -60,8 +61,8 @@ def family_runner(family):
 
 @pytest.mark.parametrize('family', list(FAMILIES))
 def test_every_method_gives_finite_maps_of_the_image_size(family):
-    from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.detector_cam import detector_family
+    from mmyolo_vis.detection.boxam import BoxAM
+    from mmyolo_vis.detection.scores import detector_family
     runner = family_runner(family)
     assert detector_family(runner.model)[0] == family
     image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
@@ -82,9 +83,9 @@ def test_every_method_gives_finite_maps_of_the_image_size(family):
 def test_shared_ablation_equals_per_box_ablation(family, monkeypatch):
     """One head rerun of the ablated level for every box gives each family's per-box maps (the head
     scores each level from that level alone in every family)."""
-    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.detection.boxam import BoxAM
     from reference_cams import use_reference
-    from mmyolo_vis.detector_cam import DetectorScores
+    from mmyolo_vis.detection.scores import DetectorScores
     runner = family_runner(family)
     # how far each head looks around a cell: 1x1 convolutions, 3x3 stacks, or the whole level (PPYOLOE's
     # attention pools it); the ablation reruns the head on windows of that reach

@@ -27,13 +27,13 @@ def scene():
 
 @pytest.fixture(scope='module')
 def runner():
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.models.detector import ModelRunner
     return ModelRunner(str(ROOT / 'configs/yolov5/yolov5_n_shapes.py'),
                        str(ROOT / 'checkpoints/yolov5_n_shapes.pth'), 'cpu')
 
 
 def square_maps(runner, scene, method):
-    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.detection.boxam import BoxAM
     res = BoxAM(runner, method, classes=['square']).run(scene)
     assert len(res.boxes) == 2 and (res.scores > 0.9).all()
     order = np.argsort(res.boxes[:, 0])  # left square first, as in SQUARES
@@ -68,7 +68,7 @@ def test_gradcam_gives_both_squares_the_same_class_map(runner, scene):
 @pytest.mark.parametrize('method, noted', [('gradcam', True), ('hirescam', False)])
 def test_demo_says_once_when_boxes_share_a_class_map(capsys, tmp_path, scene, method, noted):
     from conftest import run_cli
-    from mmyolo_vis.boxam_app import cli
+    from mmyolo_vis.apps.boxam import cli
     (tmp_path / 'in').mkdir()
     for name in ('a.jpg', 'b.jpg'):  # two images: the note is said once
         cv2.imwrite(str(tmp_path / 'in' / name), scene)
@@ -84,8 +84,8 @@ def test_fast_ablation_equals_whole_network_ablation(runner, scene, image, ratio
     """Head-only reruns from the cached neck outputs give the map of pytorch-grad-cam's whole-network
     AblationCAM (with zero as the ablated value), for all channels and for a share of them. The levels the
     box does not depend on stay blank in both (no float noise scaled up to a map)."""
-    from mmyolo_vis.boxam import BoxAM
-    from mmyolo_vis.images import read_image
+    from mmyolo_vis.detection.boxam import BoxAM
+    from mmyolo_vis.core.images import read_image
     img = read_image(str(ROOT / 'demo/demo_scene.jpg')) if image == 'demo_scene' else scene
     kw = dict(method='ablationcam', topk=topk, batch_size=64, ratio_channels_to_ablate=ratio)
     fast = BoxAM(runner, **kw).run(img)
@@ -99,7 +99,7 @@ def test_box_from_a_finer_level_gets_a_blank_map_and_a_note(capsys, tmp_path):
     """The star of the demo scene (43x30 px) comes from the finest level: with only the coarsest neck output
     (MMYOLO's usual --target-layers) its map is blank and the demo says why, instead of stopping."""
     from conftest import run_cli
-    from mmyolo_vis.boxam_app import cli
+    from mmyolo_vis.apps.boxam import cli
     base = [ROOT / 'demo/demo_scene.jpg', ROOT / 'configs/yolov5/yolov5_n_shapes.py',
             ROOT / 'checkpoints/yolov5_n_shapes.pth', '--device', 'cpu', '--save-raw', '--out-dir', tmp_path]
     code, _, err = run_cli(cli, capsys, *base, '--target-layers', 'neck.out_layers[2]', '--classes', 'star')

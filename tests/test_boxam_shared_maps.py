@@ -14,7 +14,7 @@ from reference_cams import use_reference
 
 @pytest.fixture(scope='module')
 def runner():
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.models.detector import ModelRunner
     return ModelRunner(str(ROOT / 'configs/yolov5/yolov5_n_shapes.py'),
                        str(ROOT / 'checkpoints/yolov5_n_shapes.pth'), 'cpu')
 
@@ -22,14 +22,14 @@ def runner():
 @pytest.fixture(scope='module')
 def dense_scene():
     """A generated 640x480 scene with many shapes (the demo detector finds 15 or more of them)."""
-    from mmyolo_vis.shapes_dataset import render_scene
+    from mmyolo_vis.datasets.shapes import render_scene
     img, objects = render_scene(np.random.default_rng(7), 640, 480, 24, 24, 90, clutter=4, max_overlap=0.1)
     assert len(objects) >= 20
     return img
 
 
 def box_maps(runner, image, monkeypatch=None, reference=False, **kw):
-    from mmyolo_vis.boxam import BoxAM
+    from mmyolo_vis.detection.boxam import BoxAM
     if reference:
         with monkeypatch.context() as m:
             use_reference(m, kw['method'])
@@ -52,7 +52,7 @@ def test_shared_ablation_equals_per_box_ablation(runner, dense_scene, monkeypatc
 def test_level_scores_are_the_head_scores(runner, dense_scene):
     """The one-level head rerun (on windows around the priors' cells) scores a prior exactly as the full
     head does, with and without an ablated channel."""
-    from mmyolo_vis.detector_cam import DetectorScores
+    from mmyolo_vis.detection.scores import DetectorScores
     scores_model = DetectorScores(runner.model)
     inputs = runner.preprocess(runner.prepare([dense_scene]))['inputs']
     with torch.no_grad():
@@ -81,8 +81,8 @@ def test_principal_projection_is_pytorch_grad_cams_projection(runner, dense_scen
     here: 40x40 .. 10x10) and on random activations: correlation >= 0.999 once both are oriented."""
     from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
-    from mmyolo_vis.cam_methods import orient_like, principal_projection
-    from mmyolo_vis.detector_cam import DetectorScores
+    from mmyolo_vis.cam.eigen import orient_like, principal_projection
+    from mmyolo_vis.detection.scores import DetectorScores
     scores_model = DetectorScores(runner.model)
     inputs = runner.preprocess(runner.prepare([dense_scene]))['inputs']
     with torch.no_grad():
@@ -111,8 +111,8 @@ def test_eigen_box_maps_match_pytorch_grad_cams_projection(runner, dense_scene, 
 @requires_shared
 def test_shared_ablation_on_the_coco_model(monkeypatch):
     """dog.jpg, the real COCO YOLOv5-n, every box, MMYOLO's usual coarsest neck output and the finest one."""
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.models.detector import ModelRunner
     coco = ModelRunner('mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py',
                        str(SHARED / 'yolov5_n-v61_coco.pth'), 'cpu')
     dog = read_image(str(SHARED / 'dog.jpg'))

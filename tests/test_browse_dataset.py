@@ -20,8 +20,8 @@ def shapes(tmp_path_factory):
 
 
 def browser_for(shapes, phase, roots=True, **options):
-    from mmyolo_vis.dataset_browser import DatasetBrowser
-    from mmyolo_vis.runner import load_config
+    from mmyolo_vis.datasets.browser import DatasetBrowser
+    from mmyolo_vis.models.config import load_config
     opts = {f'{p}_dataloader.dataset.data_root': f'{shapes}/' for p in ('train', 'val', 'test') if roots}
     opts.update(options)
     return DatasetBrowser(load_config(CONFIG, opts), phase)
@@ -35,7 +35,7 @@ def browse(shapes, out, *extra):
 
 
 def test_pipeline_mode_one_captioned_panel_per_transform(shapes, tmp_path):
-    from mmyolo_vis.runner import load_config
+    from mmyolo_vis.models.config import load_config
     names = [t['type'].split('.')[-1] for t in load_config(CONFIG).train_pipeline]
     assert len(names) == 7
     b = browser_for(shapes, 'train')

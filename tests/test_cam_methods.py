@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch.nn as nn
 
-from mmyolo_vis.cam_methods import OrientedEigenCAM, OrientedEigenGradCAM, channels_to_ablate, orient_like
+from mmyolo_vis.cam.eigen import OrientedEigenCAM, OrientedEigenGradCAM, orient_like
+from mmyolo_vis.cam.ablation import channels_to_ablate
 
 
 def blob_activations(seed: int, c: int = 6, size: int = 12):
@@ -44,7 +45,7 @@ def test_channels_to_ablate_share():
 def test_zero_ablation_layer_zeroes_one_channel_per_batch_member():
     import torch
 
-    from mmyolo_vis.cam_methods import ZeroAblationLayer
+    from mmyolo_vis.cam.ablation import ZeroAblationLayer
     layer = ZeroAblationLayer()
     act = np.arange(4 * 3 * 2, dtype=np.float32).reshape(4, 3, 2) - 5  # negative values too
     assert layer.activations_to_be_ablated(act, 0.5).tolist() == [2, 3]  # the two most active channels
@@ -56,6 +57,6 @@ def test_zero_ablation_layer_zeroes_one_channel_per_batch_member():
 
 
 def test_float_noise_weights_dropped():
-    from mmyolo_vis.cam_methods import without_float_noise
+    from mmyolo_vis.cam.base import without_float_noise
     w = np.array([[1.2e-7, -3e-6, 0.02, -0.5]], np.float32)
     assert without_float_noise(w).tolist() == [[0.0, 0.0, np.float32(0.02), -0.5]]

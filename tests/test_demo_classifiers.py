@@ -10,21 +10,21 @@ VIT = (str(ROOT / 'configs/classifiers/vit_tiny_shapes.py'), str(ROOT / 'checkpo
 
 @pytest.fixture(scope='module')
 def cnn():
-    from mmyolo_vis.classifier_cam import ClassifierRunner
+    from mmyolo_vis.models.classifier import ClassifierRunner
     return ClassifierRunner(*CNN, 'cpu')
 
 
 @pytest.fixture(scope='module')
 def vit():
-    from mmyolo_vis.classifier_cam import ClassifierRunner
+    from mmyolo_vis.models.classifier import ClassifierRunner
     return ClassifierRunner(*VIT, 'cpu')
 
 
 @pytest.fixture(scope='module')
 def val_split(tmp_path_factory):
     """The val split as make_shapes_cls_dataset.py writes it (same seed), 200 pictures."""
-    from mmyolo_vis.classifier_eval import load_split
-    from mmyolo_vis.shapes_dataset import generate_classification_split
+    from mmyolo_vis.classification.eval import load_split
+    from mmyolo_vis.datasets.shapes import generate_classification_split
     root = tmp_path_factory.mktemp('shapes_cls')
     generate_classification_split(root, 'val', 200, seed=12)
     return load_split(str(root), 'val')
@@ -32,7 +32,7 @@ def val_split(tmp_path_factory):
 
 def two_shape_scenes(n=8):
     """96x96 scenes with two different shapes each: (image, [(label name index in CLASSES, box), ...])."""
-    from mmyolo_vis.shapes_dataset import CLASSES, render_classification_image
+    from mmyolo_vis.datasets.shapes import CLASSES, render_classification_image
     rng = np.random.default_rng(2024)
     scenes = []
     for _ in range(n):
@@ -54,7 +54,7 @@ def inside(cam, box, tolerance=HALF_CELL):
 
 
 def test_shipped_classifiers_are_accurate(cnn, vit, val_split):
-    from mmyolo_vis.classifier_eval import accuracy
+    from mmyolo_vis.classification.eval import accuracy
     assert set(cnn.classes) == set(vit.classes) == {'circle', 'square', 'star', 'triangle'}
     assert accuracy(cnn, val_split) >= 0.95
     assert accuracy(vit, val_split) >= 0.90
@@ -81,7 +81,7 @@ HITS = {('cnn', 'gradcam', 'backbone.layer4[-1]'): 1.0, ('cnn', 'layercam', 'bac
 
 @pytest.mark.parametrize('model, method, layer', list(HITS))
 def test_each_class_map_peaks_on_its_own_shape(request, model, method, layer):
-    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.classification.cam import ClassifierCAM
     runner = request.getfixturevalue(model)
     cam = ClassifierCAM(runner, method, [layer] if layer else None, vit_like=model == 'vit' or None)
     hits = total = 0
@@ -96,15 +96,16 @@ def test_each_class_map_peaks_on_its_own_shape(request, model, method, layer):
 
 @pytest.mark.parametrize('model, method, goal', [('cnn', 'gradcam', 0.9), ('vit', 'gradcam', 0.8)])
 def test_pointing_game_on_the_val_split(request, val_split, model, method, goal):
-    from mmyolo_vis.classifier_cam import ClassifierCAM
-    from mmyolo_vis.classifier_eval import evaluate
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.classification.eval import evaluate
     result = evaluate(ClassifierCAM(request.getfixturevalue(model), method), val_split, tolerance=15)
     assert result['pointing_game'] >= goal, result
 
 
 @pytest.mark.parametrize('model', ['cnn', 'vit'])
 def test_every_method_on_the_shipped_models(request, model):
-    from mmyolo_vis.classifier_cam import METHODS, ClassifierCAM
+    from mmyolo_vis.classification.methods import METHODS
+    from mmyolo_vis.classification.cam import ClassifierCAM
     runner = request.getfixturevalue(model)
     image, objects = two_shape_scenes(1)[0]
     for method in METHODS:
@@ -142,7 +143,7 @@ def test_vit_gradcam_does_not_follow_the_class_token(vit, monkeypatch):
     relu(token . common vector): how class-like each token's value is, wherever the class token looks.
     Methods that weight each token by its own gradient (HiResCAM, LayerCAM) keep the attention."""
     import torch
-    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.classification.cam import ClassifierCAM
     centres = (np.arange(8) * 8 + 8) * 96 / 72  # patch centres in the 96-px scene (resize 72, crop 64)
     attn = vit.model.backbone.layers[-1].attn
     real = attn.scaled_dot_product_attention
@@ -175,7 +176,8 @@ def test_a_second_cam_on_the_same_model_sees_the_layer_itself():
     must see bn2's output before the copy that goes on is made. A CAM built after another on the same
     model (a method grid, eval_cls_cam.py) once registered its hooks after the copying hook and so kept the
     block output, not bn2's: its maps differed by up to 0.99 from those of the same CAM built alone."""
-    from mmyolo_vis.classifier_cam import ClassifierCAM, ClassifierRunner
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.models.classifier import ClassifierRunner
     image, objects = two_shape_scenes(1)[0]
     shared = ClassifierRunner(*CNN, 'cpu')
     ClassifierCAM(shared, 'gradcam').run(image, [0])
@@ -190,7 +192,7 @@ def test_ablation_reruns_only_what_follows_the_layer(request, model, capfd):
     """AblationCAM on a classifier: the network runs once on the picture, the target layer's output becomes
     the batch of ablated copies and one sweep scores every class. Its maps equal pytorch-grad-cam's
     whole-network reruns (one per batch of channels and per class), and no progress bar is printed."""
-    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.classification.cam import ClassifierCAM
     runner = request.getfixturevalue(model)
     image, _ = two_shape_scenes(1)[0]
     fast = ClassifierCAM(runner, 'ablationcam')
@@ -210,8 +212,8 @@ def test_readme_scene_is_reproducible_and_its_maps_find_both_shapes(cnn, tmp_pat
     maximum on its own shape."""
     import json
     import sys
-    from mmyolo_vis.classifier_cam import ClassifierCAM
-    from mmyolo_vis.images import read_image
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.core.images import read_image
     sys.path.insert(0, str(ROOT / 'tools/dataset_converters'))
     from make_shapes_cls_dataset import main
     assert main(['--scene', str(tmp_path / 'two.jpg'), '--classes', 'circle', 'star', '--seed', '61']) == 0

@@ -25,8 +25,8 @@ def test_checkpoint_is_small_safe_and_named():
 
 
 def test_finds_every_object_of_the_demo_scene():
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.models.detector import ModelRunner
     runner = ModelRunner(CONFIG, str(CHECKPOINT), 'cpu')
     result = runner.infer([read_image(str(ROOT / 'demo/demo_scene.jpg'))])[0].pred_instances
     keep = result.scores >= 0.3
@@ -45,19 +45,19 @@ def test_finds_every_object_of_the_demo_scene():
 
 def test_sliced_inference_finds_the_small_objects_of_the_large_scene():
     """Patch size = the training input (320): AP50 >= 0.7, and >= 3x one full-image pass."""
-    from mmyolo_vis.evaluation import coco_ap
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.large_image_app import LargeImageDemo, coco_results
-    from mmyolo_vis.large_reader import ArrayReader
-    from mmyolo_vis.runner import ModelRunner
-    from mmyolo_vis.sliced import Detections
+    from mmyolo_vis.engine.evaluation import coco_ap
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.large.demo import LargeImageDemo, coco_results
+    from mmyolo_vis.large.reader import ArrayReader
+    from mmyolo_vis.models.detector import ModelRunner
+    from mmyolo_vis.large.sliced import Detections
     runner = ModelRunner(CONFIG, str(CHECKPOINT), 'cpu')
     image = read_image(str(ROOT / 'demo/large_scene.jpg'))
     demo = LargeImageDemo(runner, patch_size=320, overlap=0.25, batch_size=8, score_thr=0.05)
     merged, unmerged, windows = demo.detect(ArrayReader(image))
     assert len(windows) == 221 and len(unmerged) > len(merged)
     # the picture's labels (as the demo draws them, score > 0.3) cover no other label or box
-    from mmyolo_vis.labels import label_overlap_share, plan_labels
+    from mmyolo_vis.vis.labels import label_overlap_share, plan_labels
     shown = merged.select(merged.scores > 0.3)
     texts = [f'{runner.classes[l]} {s:.2f}' for l, s in zip(shown.labels, shown.scores)]
     labels = plan_labels(shown.boxes, texts, image.shape[:2], shown.scores)

@@ -39,7 +39,7 @@ def files(folder):
 
 @pytest.fixture(scope='module')
 def folder(tmp_path_factory):
-    from mmyolo_vis.shapes_dataset import generate_split
+    from mmyolo_vis.datasets.shapes import generate_split
     root = tmp_path_factory.mktemp('dist')
     generate_split(root / 'shapes', 'val', 5, seed=5, size_range=(256, 320))
     (root / 'shapes/images/val/00002_broken.jpg').write_bytes(b'not a jpeg')  # a bad file in one rank's share

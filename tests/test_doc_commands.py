@@ -37,7 +37,7 @@ def doc_commands() -> list[str]:
 
 def n_size(config: str) -> tuple[str, list[str]]:
     """The n-size counterpart of a yolov5 config path, and the --cfg-options it needs (if any)."""
-    from mmyolo_vis.runner import packaged_config
+    from mmyolo_vis.models.config import packaged_config
     name = os.path.basename(config)
     size = name.split('-', 1)[0]  # yolov5_s, yolov5_m, ...
     if size == 'yolov5_n':
@@ -62,7 +62,7 @@ def test_the_docs_list_every_demo():
 @requires_shared
 @pytest.mark.parametrize('command', COMMANDS or ['none'], ids=lambda c: ' '.join(shlex.split(c)[1:2] + shlex.split(c)[5:]))
 def test_doc_command_runs_as_written(command, tmp_path, monkeypatch, capsys):
-    from mmyolo_vis import boxam_app, featmap_app, large_image_app
+    from mmyolo_vis.apps import boxam as boxam_app, featmap as featmap_app, large_image as large_image_app
     argv = shlex.split(command)[1:]
     script, image, config, _checkpoint, *options = argv
     (tmp_path / 'demo').mkdir()

@@ -20,7 +20,7 @@ def blobs(rng, b=3, c=16, h=24, w=24):
 @pytest.mark.parametrize('method', ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam'])
 def test_eigen_smooth_is_pytorch_grad_cams_component_with_the_maps_sign(method):
     import pytorch_grad_cam
-    from mmyolo_vis.cam_methods import GRADIENT_METHODS
+    from mmyolo_vis.cam.gradient import GRADIENT_METHODS
     upstream = {'gradcam': pytorch_grad_cam.GradCAM, 'gradcam++': pytorch_grad_cam.GradCAMPlusPlus,
                 'xgradcam': pytorch_grad_cam.XGradCAM, 'hirescam': pytorch_grad_cam.HiResCAM,
                 'layercam': pytorch_grad_cam.LayerCAM}[method]

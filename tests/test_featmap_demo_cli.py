@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import TINY_CONFIG, make_image, run_cli
-from mmyolo_vis.featmap_app import cli
+from mmyolo_vis.apps.featmap import cli
 
 
 def run(capsys, *argv):
@@ -94,7 +94,7 @@ def test_checkpoint_problems(capsys, tmp_path, tiny_runner):
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'missing.pth', *common)
     assert code == 2 and 'missing.pth: checkpoint not found' in err
     # a checkpoint of another model: the head has 80 classes instead of 3
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.models.detector import ModelRunner
     other = ModelRunner(TINY_CONFIG, None, 'cpu', {'model.bbox_head.head_module.num_classes': 80})
     torch.save({'state_dict': other.model.state_dict()}, tmp_path / 'other.pth')
     code, _, err = run(capsys, img, TINY_CONFIG, tmp_path / 'other.pth', *common)

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmyolo_vis.errors import UserError
-from mmyolo_vis.featmap import (LetterboxMeta, align_to_image, check_display, grid_shape, parse_channel_reduction,
-                                reduce_channels, select_maps, topk_channels)
+from mmyolo_vis.core.errors import UserError
+from mmyolo_vis.models.geometry import LetterboxMeta, align_to_image
+from mmyolo_vis.vis.reduce import (check_display, grid_shape, parse_channel_reduction, reduce_channels, select_maps,
+                                   topk_channels)
 
 
 def feat():
@@ -77,8 +78,8 @@ def test_align_puts_each_cell_over_its_pixels():
 
 def test_overlay_matches_mmengine_heatmap_within_rounding():
     from mmengine.visualization.utils import convert_overlay_heatmap
-    from mmyolo_vis.featmap import to_uint8
-    from mmyolo_vis.visualizer import overlay_heatmap
+    from mmyolo_vis.vis.reduce import to_uint8
+    from mmyolo_vis.vis.visualizer import overlay_heatmap
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
     heat = rng.normal(size=(120, 160)).astype(np.float32)
@@ -115,7 +116,7 @@ def test_fast_alignment_equals_the_affine_warp(meta, feat_hw):
 
 
 def test_detection_labels_most_confident_on_top():
-    from mmyolo_vis.visualizer import FeatmapVisualizer
+    from mmyolo_vis.vis.visualizer import HeatmapVisualizer as FeatmapVisualizer
     img = np.zeros((200, 300, 3), np.uint8)
     boxes = np.array([[10, 60, 200, 150], [11, 60, 200, 150]], np.float32)  # the same object, two classes
     for scores in ([0.9, 0.3], [0.3, 0.9]):

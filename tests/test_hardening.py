@@ -11,7 +11,7 @@ from conftest import ROOT, TINY_CONFIG, make_image, run_cli
 
 
 def demo_cli(name):
-    from mmyolo_vis import boxam_app, featmap_app, large_image_app
+    from mmyolo_vis.apps import boxam as boxam_app, featmap as featmap_app, large_image as large_image_app
     return {'featmap': featmap_app.cli, 'boxam': boxam_app.cli, 'large': large_image_app.cli}[name]
 
 
@@ -21,7 +21,7 @@ def tool_main(name):
     spec = importlib.util.spec_from_file_location(name, ROOT / 'tools/analysis_tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from mmyolo_vis.cli import run_main
+    from mmyolo_vis.apps.cli import run_main
     return lambda argv: run_main(lambda: module.main([str(a) for a in argv]))
 
 
@@ -68,7 +68,7 @@ def test_thin_image_is_sliced_like_any_other(capsys, base, tmp_path):
 
 # ------------------------------------------------------------------ 2. output names never collide
 def test_plan_outputs_keeps_every_name_apart():
-    from mmyolo_vis.outputs import plan_outputs
+    from mmyolo_vis.core.outputs import plan_outputs
     plans = plan_outputs(['a.jpg', 'a.png', 'a_debug.jpg', 'b.tif', 'b.png'], 'o', ('json', 'npz', 'debug'))
     pictures = [p.picture for p in plans]
     assert pictures == ['o/a.jpg', 'o/a.png', 'o/a_debug.jpg', 'o/b.png', 'o/b_png.png']
@@ -205,7 +205,7 @@ def test_coco_training_pipeline_builds_with_albumentations():
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
 
-    from mmyolo_vis.runner import load_config
+    from mmyolo_vis.models.config import load_config
     cfg = load_config('mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py')
     init_default_scope('mmyolo')
     pipeline = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'mmdet.Albu']
@@ -237,7 +237,7 @@ def test_ranges_checked_before_the_model_loads(capsys, base, tmp_path, demo, ext
 @pytest.mark.parametrize('merge_type, metric', [('nms', 'iou'), ('soft_nms', 'iou'), ('nms', 'ios'),
                                                 ('nmm', 'iou'), ('greedy_nmm', 'ios')])
 def test_merging_never_mixes_classes(merge_type, metric):
-    from mmyolo_vis.sliced import Detections, merge
+    from mmyolo_vis.large.sliced import Detections, merge
     boxes = np.array([[10, 10, 50, 50], [12, 11, 51, 49], [10, 10, 50, 50], [11, 12, 50, 52]], np.float32)
     dets = Detections(boxes, np.array([0.9, 0.8, 0.7, 0.6], np.float32), np.array([0, 0, 1, 1]))
     out = merge(dets, merge_type, metric, 0.0, classes=('a', 'b'))

@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from conftest import ROOT
-from mmyolo_vis.labels import Label, font_scale_for, label_overlap_share, plan_labels
+from mmyolo_vis.vis.labels import Label, font_scale_for, label_overlap_share, plan_labels
 
 
 def naive_labels(boxes, texts, image_hw):
@@ -70,7 +70,7 @@ def test_large_scene_labels_share_under_five_percent():
 
 
 def test_no_labels_draws_boxes_only():
-    from mmyolo_vis.visualizer import FeatmapVisualizer
+    from mmyolo_vis.vis.visualizer import HeatmapVisualizer as FeatmapVisualizer
     image = np.zeros((100, 200, 3), np.uint8)
     boxes = np.array([[40, 40, 120, 90]], np.float32)
     with_labels = FeatmapVisualizer.draw_detections(image, boxes, [0], [0.9], ['car'], [(255, 0, 0)])

@@ -5,7 +5,7 @@ import cv2
 import pytest
 
 from conftest import TINY_CONFIG, make_image, run_cli
-from mmyolo_vis.large_image_app import cli
+from mmyolo_vis.apps.large_image import cli
 
 
 def run(capsys, *argv):
@@ -28,7 +28,7 @@ def test_outputs_debug_patches_and_json(capsys, base, tmp_path):
     assert cv2.imread(str(out / 'scene.png')).shape == (300, 500, 3)
     assert cv2.imread(str(out / 'scene_debug.png')).shape == (300, 500, 3)
     patches = sorted((out / 'scene_patches').iterdir())
-    from mmyolo_vis.sliced import slice_grid
+    from mmyolo_vis.large.sliced import slice_grid
     assert len(patches) == len(slice_grid(300, 500, 160, 0.25)) == 12
     assert all(cv2.imread(str(p)).shape == (160, 160, 3) for p in patches)
     results = json.loads((out / 'scene.json').read_text())

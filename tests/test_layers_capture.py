@@ -2,9 +2,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmyolo_vis.capture import FeatureCapture, flatten_output
-from mmyolo_vis.errors import UserError
-from mmyolo_vis.layers import parse_layer_name, resolve_layer
+from mmyolo_vis.models.capture import FeatureCapture, flatten_output
+from mmyolo_vis.core.errors import UserError
+from mmyolo_vis.models.layers import parse_layer_name, resolve_layer
 
 
 class Pair(nn.Module):

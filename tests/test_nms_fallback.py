@@ -1,6 +1,6 @@
 import torch
 
-from mmyolo_vis.nms import install_nms_fallback, uninstall_nms_fallback
+from mmyolo_vis.models.nms import install_nms_fallback, uninstall_nms_fallback
 
 
 def random_boxes(n, seed):
@@ -36,7 +36,7 @@ def test_fallback_keeps_the_same_indices_as_mmcv():
 def test_cpu_tensors_stay_on_mmcv_when_not_forced(monkeypatch):
     import importlib
 
-    import mmyolo_vis.nms as fallback
+    import mmyolo_vis.models.nms as fallback
     from mmcv.ops import get_compiling_cuda_version, nms
     m = importlib.import_module('mmcv.ops.nms')
     calls = []

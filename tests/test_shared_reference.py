@@ -17,9 +17,10 @@ def expected_detections():
 
 @requires_shared
 def test_dog_detections_and_six_panels(tmp_path, capsys):
-    from mmyolo_vis.featmap_app import FeatmapDemo, cli
-    from mmyolo_vis.images import read_image
-    from mmyolo_vis.runner import ModelRunner
+    from mmyolo_vis.featmaps.demo import FeatmapDemo
+    from mmyolo_vis.apps.featmap import cli
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.models.detector import ModelRunner
     runner = ModelRunner(CONFIG, str(SHARED / 'yolov5_n-v61_coco.pth'), 'cpu')
     demo = FeatmapDemo(runner, ['backbone', 'neck'], 'select_max', score_thr=0.3)
     picture, maps, (boxes, labels, scores) = demo.run(read_image(str(SHARED / 'dog.jpg')))

@@ -5,8 +5,8 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
-from mmyolo_vis.errors import UserError
-from mmyolo_vis.sliced import Detections, SlicedPredictor, merge, shift_and_clip, slice_grid
+from mmyolo_vis.core.errors import UserError
+from mmyolo_vis.large.sliced import Detections, SlicedPredictor, merge, shift_and_clip, slice_grid
 
 
 class StubRunner:
@@ -86,7 +86,7 @@ def test_merges_of_two_patches_views_of_one_object():
 def test_tiff_windows_equal_the_picture(tmp_path, tile):
     import tifffile
 
-    from mmyolo_vis.large_reader import TiffReader, thumbnail
+    from mmyolo_vis.large.reader import TiffReader, thumbnail
     rgb = np.random.default_rng(0).integers(0, 256, (300, 410, 3), dtype=np.uint8)
     path = tmp_path / 'big.tif'
     tifffile.imwrite(path, rgb, tile=tile, bigtiff=tile is not None, rowsperstrip=37 if tile is None else None)
@@ -103,7 +103,7 @@ def test_tiff_windows_equal_the_picture(tmp_path, tile):
 def test_unreadable_and_truncated_tiff(tmp_path):
     import tifffile
 
-    from mmyolo_vis.large_reader import TiffReader
+    from mmyolo_vis.large.reader import TiffReader
     (tmp_path / 'bad.tif').write_bytes(b'II*\x00garbage')
     with pytest.raises(UserError, match='not a readable TIFF'):
         TiffReader(str(tmp_path / 'bad.tif'))
@@ -119,8 +119,8 @@ def test_unreadable_and_truncated_tiff(tmp_path):
 def test_tiff_tiles_shared_by_overlapping_windows_are_decoded_once(tmp_path):
     import tifffile
 
-    from mmyolo_vis.large_reader import TiffReader
-    from mmyolo_vis.sliced import slice_grid
+    from mmyolo_vis.large.reader import TiffReader
+    from mmyolo_vis.large.sliced import slice_grid
     rgb = np.random.default_rng(1).integers(0, 256, (300, 410, 3), dtype=np.uint8)
     tifffile.imwrite(tmp_path / 't.tif', rgb, tile=(64, 64))
     tiles = 5 * 7  # ceil(300 / 64) x ceil(410 / 64)

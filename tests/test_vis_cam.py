@@ -13,14 +13,14 @@ VIT = str(ROOT / 'configs/classifiers/vit_tiny_shapes.py')
 
 @pytest.fixture(scope='module')
 def cnn():
-    from mmyolo_vis.classifier_cam import ClassifierRunner
+    from mmyolo_vis.models.classifier import ClassifierRunner
     torch.manual_seed(0)
     return ClassifierRunner(CNN, None, 'cpu')
 
 
 @pytest.fixture(scope='module')
 def vit():
-    from mmyolo_vis.classifier_cam import ClassifierRunner
+    from mmyolo_vis.models.classifier import ClassifierRunner
     torch.manual_seed(0)
     return ClassifierRunner(VIT, None, 'cpu')
 
@@ -36,8 +36,8 @@ def random_checkpoints(tmp_path_factory, cnn, vit):
 
 
 def test_method_names_any_case():
-    from mmyolo_vis.classifier_cam import method_name
-    from mmyolo_vis.errors import UserError
+    from mmyolo_vis.classification.methods import method_name
+    from mmyolo_vis.core.errors import UserError
     assert method_name('GradCAM') == 'gradcam' and method_name('GradCAMPlusPlus') == 'gradcam++'
     assert method_name('EigenGradCAM') == 'eigengradcam' and method_name('LayerCAM') == 'layercam'
     with pytest.raises(UserError, match="--method 'magiccam'"):
@@ -45,7 +45,7 @@ def test_method_names_any_case():
 
 
 def test_default_layers(cnn, vit):
-    from mmyolo_vis.classifier_cam import default_target_layer, is_vit_like
+    from mmyolo_vis.classification.cam import default_target_layer, is_vit_like
     assert default_target_layer(cnn.model, False) == 'backbone.layer4.1.bn2'  # the last block's last norm
     assert is_vit_like(vit.model.backbone) and not is_vit_like(cnn.model.backbone)
     assert default_target_layer(vit.model, True) == 'backbone.layers[3].ln1'
@@ -75,7 +75,7 @@ def test_crop_is_undone_and_the_cut_part_gets_no_map(cnn):
 @pytest.mark.parametrize('method', ['gradcam', 'gradcam++', 'xgradcam', 'eigencam', 'eigengradcam', 'layercam',
                                     'hirescam', 'ablationcam'])
 def test_every_method_gives_finite_maps_of_the_image_size(request, model, method):
-    from mmyolo_vis.classifier_cam import ClassifierCAM
+    from mmyolo_vis.classification.cam import ClassifierCAM
     runner = request.getfixturevalue(model)
     image = np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8)
     maps = ClassifierCAM(runner, method, batch_size=64).run(image, [0, 2])
@@ -88,8 +88,8 @@ def test_every_method_gives_finite_maps_of_the_image_size(request, model, method
 
 
 def test_vit_tokens_become_a_grid_and_a_wrong_count_is_one_error(vit):
-    from mmyolo_vis.classifier_cam import ClassifierCAM
-    from mmyolo_vis.errors import UserError
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.core.errors import UserError
     image = np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     cam = ClassifierCAM(vit, 'gradcam')
     assert cam.vit_like and cam.num_extra_tokens == 1
@@ -98,15 +98,16 @@ def test_vit_tokens_become_a_grid_and_a_wrong_count_is_one_error(vit):
 
 
 def test_vit_last_block_output_has_no_gradient(vit):
-    from mmyolo_vis.classifier_cam import ClassifierCAM
-    from mmyolo_vis.errors import UserError
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.core.errors import UserError
     image = np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     with pytest.raises(UserError, match=r'zero gradient .* pick backbone.layers\[3\].ln1'):
         ClassifierCAM(vit, 'gradcam', ['backbone.layers[-1]']).run(image)
 
 
 def test_packaged_mmpretrain_config_builds():
-    from mmyolo_vis.classifier_cam import ClassifierCAM, ClassifierRunner
+    from mmyolo_vis.classification.cam import ClassifierCAM
+    from mmyolo_vis.models.classifier import ClassifierRunner
     runner = ClassifierRunner('mmpretrain::resnet/resnet18_8xb32_in1k.py', None, 'cpu')
     assert len(runner.classes) == 1000
     image = np.random.default_rng(3).integers(0, 255, (300, 400, 3), dtype=np.uint8)
@@ -117,7 +118,7 @@ def test_packaged_mmpretrain_config_builds():
 
 # ------------------------------------------------------------------ the command line
 def vis_cam(capsys, *argv):
-    from mmyolo_vis.vis_cam_app import cli
+    from mmyolo_vis.apps.vis_cam import cli
     return run_cli(cli, capsys, *argv)
 
 

@@ -1,18 +1,12 @@
 """Evaluate a checkpoint on the config's test split with MMEngine's Runner (COCO bbox mAP):
 
     python tools/test.py configs/yolov5/yolov5_n_shapes.py checkpoints/yolov5_n_shapes.pth
+
+(the tool: mmyolo_vis/apps/test.py)
 """
 import sys
 
-from mmyolo_vis.training import build_runner, runner_arg_parser
-
-
-def main(argv=None):
-    args = runner_arg_parser(__doc__, checkpoint=True).parse_args(argv)
-    metrics = build_runner(args, load_from=args.checkpoint).test()
-    print({k: round(float(v), 4) for k, v in metrics.items()})
-    return 0
-
+from mmyolo_vis.apps.test import cli, main  # noqa: F401  (main: for callers that wrap it)
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli())

@@ -1,23 +1,12 @@
 """Train a detector with MMEngine's Runner (MMYOLO style), e.g. the demo model on the CPU:
 
     python tools/train.py configs/yolov5/yolov5_n_shapes.py --work-dir work_dirs/yolov5_n_shapes
+
+(the tool: mmyolo_vis/apps/train.py)
 """
 import sys
 
-from mmyolo_vis.training import build_runner, runner_arg_parser
-
-
-def main(argv=None):
-    p = runner_arg_parser(__doc__, checkpoint=False)
-    p.add_argument('--resume', nargs='?', const='auto', default=None,
-                   help='resume from the latest checkpoint in the work dir, or from the given one '
-                        '(MMEngine training checkpoints need --trust-checkpoint)')
-    args = p.parse_args(argv)
-    runner = build_runner(args, load_from=None if args.resume in (None, 'auto') else args.resume,
-                          resume=args.resume is not None)
-    runner.train()
-    return 0
-
+from mmyolo_vis.apps.train import cli, main  # noqa: F401  (main: for callers that wrap it)
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli())

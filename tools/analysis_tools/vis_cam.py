@@ -8,7 +8,7 @@ One titled panel per target category (default: the predicted class, with its pro
 """
 import sys
 
-from mmyolo_vis.vis_cam_app import cli
+from mmyolo_vis.apps.vis_cam import cli
 
 if __name__ == '__main__':
     sys.exit(cli())

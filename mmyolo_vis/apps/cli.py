@@ -1,0 +1,176 @@
+"""What the demo scripts share: common arguments, logging, the error-to-one-line wrapper and the
+per-image loop that reports a bad file, skips it and goes on."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable
+
+from ..core.errors import UserError
+from ..core.progress import progress
+
+logger = logging.getLogger('mmyolo_vis')
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def add_cfg_options(parser: argparse.ArgumentParser):
+    """``--cfg-options key=value ...`` as every OpenMMLab tool has it (mmengine's DictAction), with a word
+    that is not ``key=value`` refused as an argument error instead of DictAction's traceback."""
+    from mmengine.config import DictAction
+
+    class CfgOptions(DictAction):
+        def __call__(self, parser, namespace, values, option_string=None):
+            bad = [v for v in values if '=' not in v or v.startswith('=')]
+            if bad:
+                raise argparse.ArgumentError(self, f'{bad[0]!r} is not key=value (e.g. model.test_cfg.score_thr=0.5)')
+            super().__call__(parser, namespace, values, option_string)
+
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions, default=None,
+                        help='override config settings, key=value (e.g. model.test_cfg.score_thr=0.5)')
+
+
+def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
+    from ..core.images import DEFAULT_MAX_PIXELS
+    parser.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
+    parser.add_argument('config', help='config file, or a packaged one such as mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py')
+    parser.add_argument('checkpoint', help='checkpoint file or http(s) URL')
+    parser.add_argument('--out-dir', default='./output', help='output folder (default: ./output)')
+    parser.add_argument('--device', default=None, help='cpu, cuda or cuda:N (default: cuda:0 when a GPU is there, else cpu)')
+    parser.add_argument('--score-thr', type=float, default=score_thr, help=f'detection score threshold (default {score_thr})')
+    parser.add_argument('--preview-model', action='store_true',
+                        help='print every module name with its output shape for one forward pass, then exit')
+    parser.add_argument('--show', action='store_true', help='also show each picture in a window')
+    parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f'refuse, before decoding, a picture of more pixels than this (default {DEFAULT_MAX_PIXELS})')
+    parser.add_argument('--no-labels', action='store_true',
+                        help='draw the detected boxes without their "class score" labels')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow a checkpoint that holds pickled Python objects (runs code from it: trusted sources only)')
+    add_cfg_options(parser)
+    from ..core.distributed import add_launcher_arg
+    add_launcher_arg(parser)
+
+
+def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
+    """The arguments of tools/train.py and tools/test.py (MMEngine's Runner)."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
+    if checkpoint:
+        p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
+    add_cfg_options(p)
+    from ..core.distributed import add_launcher_arg
+    add_launcher_arg(p)  # MMEngine's Runner starts the process group itself (tools/dist_run.sh adds pytorch)
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow checkpoints that hold pickled Python objects (MMEngine training checkpoints)')
+    return p
+
+
+def check_common_args(args):
+    """Range checks of the common options and of --alpha where a script has it: before the model loads."""
+    if args.max_pixels < 1:
+        raise UserError(f'--max-pixels {args.max_pixels}: must be positive')
+    alpha = getattr(args, 'alpha', None)
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise UserError(f'--alpha {alpha}: use a value between 0 and 1')
+
+
+def setup_logging(verbose: bool = False):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(message)s'))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f'error: {message}', file=sys.stderr)
+    return code
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a script's main: a UserError becomes one line on stderr and exit code 2, no traceback."""
+    try:
+        return main()
+    except UserError as e:
+        return fail(str(e))
+    except KeyboardInterrupt:
+        return fail('interrupted', 130)
+
+
+def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, side: tuple[str, ...] = ()):
+    """Sources and every output name of the run (``core.outputs``), bad arguments reported one line each.
+
+    ``side``: the side outputs the run writes (npz, json, debug, patches, box). Returns (sources, plans,
+    problems), or None when no input is usable. Refuses to overwrite an input."""
+    import os
+
+    from ..core.distributed import is_main
+    from ..core.inputs import collect_sources, is_url
+    from ..core.outputs import check_not_inputs, plan_outputs
+    sources, problems = collect_sources(img_args, out_dir)
+    for p in problems:
+        if is_main():  # every rank finds the same problems: rank 0 says them
+            fail(p)
+    if not sources:
+        return None
+    if out_file and len(sources) > 1:
+        raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
+    if out_file and not os.path.splitext(out_file)[1]:
+        out_file += '.jpg'
+        logger.info('--out-file has no extension: writing %s', out_file)
+    plans = plan_outputs([s.rel for s in sources], out_dir, side, out_file)
+    check_not_inputs(plans, side, [s.location for s in sources if not is_url(s.location)])
+    return sources, plans, problems
+
+
+def build_runner(args, outputs, make_runner, out_file: str | None = None):
+    """The start every tool shares once its outputs are planned: the output folder checked (not for
+    ``--preview-model``), the process group joined (``--launcher``, which also picks the rank's device) and
+    the model built by ``make_runner(config, checkpoint, device, cfg_options, trust_checkpoint)``."""
+    import os
+
+    from ..core.distributed import init_distributed
+    from ..core.inputs import ensure_writable_dir
+    if not getattr(args, 'preview_model', False):
+        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if out_file else args.out_dir)
+    args.device = init_distributed(args.launcher, args.device)
+    return make_runner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
+
+
+def print_model_preview(runner, sources, max_pixels: int | None, forward=None) -> int:
+    """``--preview-model``: every module with its output shape on the first image (``forward(image)``: see
+    ``preview.module_output_shapes``)."""
+    from ..models.preview import format_tree, module_output_shapes
+    print(format_tree(module_output_shapes(runner, sources[0].load(max_pixels), forward)))
+    return EXIT_OK
+
+
+def run_per_source(sources, outputs, problems, handle, desc: str, where: str, bar: bool = True) -> int:
+    """Call ``handle(source, out)`` for each input: a bad file is reported and skipped, bad settings
+    stop the run. ``handle`` may return how many pictures it wrote (default one). Logs a summary and
+    returns the exit code (1 when anything failed). In a distributed run each rank takes its share of the
+    inputs; rank 0 shows the progress of its share and the summary of the whole run."""
+    from ..core.distributed import is_main, shard, sum_over_ranks, wait_for_all
+    from ..core.errors import SettingsError
+    failed = pictures = 0
+    pairs = shard(list(zip(sources, outputs)))
+    for source, out in (progress(pairs, len(pairs), desc, enabled=None if is_main() else False) if bar else pairs):
+        try:
+            n = handle(source, out)
+            pictures += 1 if n is None else n
+        except SettingsError:
+            raise
+        except UserError as e:
+            failed += 1
+            message = str(e) if source.name in str(e) else f'{source.name}: {e}'
+            logger.error('error: %s (skipped)', message)
+    pictures, failed = sum_over_ranks(pictures, failed)
+    done = len(sources) - failed
+    images = '' if pictures == done else f' for {done} image{"" if done == 1 else "s"}'
+    logger.info('wrote %d picture%s%s to %s%s', pictures, '' if pictures == 1 else 's', images, where,
+                f'; {failed + len(problems)} input(s) failed' if failed or problems else '')
+    wait_for_all()
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK

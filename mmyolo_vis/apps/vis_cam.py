@@ -1,0 +1,94 @@
+"""``tools/analysis_tools/vis_cam.py``: class activation maps of an MMPretrain classifier, one titled panel per
+target category, placed on the original image (the part a centre crop cut off gets no map)."""
+from __future__ import annotations
+
+import argparse
+
+from ..core.errors import UserError
+from ..core.images import DEFAULT_MAX_PIXELS
+from .cli import (EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, plan_inputs, print_model_preview,
+                  run_main, run_per_source, setup_logging)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..classification.methods import METHODS
+    p = argparse.ArgumentParser(description='Class activation maps (Grad-CAM, LayerCAM, EigenCAM, ...) of an '
+                                            'MMPretrain image classifier, CNN or ViT.')
+    p.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
+    p.add_argument('config', help='config file, or a packaged one such as mmpretrain::resnet/resnet18_8xb32_in1k.py')
+    p.add_argument('checkpoint', help='checkpoint file or http(s) URL')
+    p.add_argument('--target-layers', nargs='+', default=None,
+                   help='layers to explain (default: a CNN\'s last norm layer; a ViT\'s backbone.layers[-1].ln1; '
+                        'Swin\'s backbone.norm3)')
+    p.add_argument('--preview-model', action='store_true', help='print every module with its output shape and exit')
+    p.add_argument('--method', nargs='+', default=['gradcam'],
+                   help=f'{", ".join(METHODS)}; any case (default gradcam); several give one row each')
+    p.add_argument('--target-category', nargs='+', default=None,
+                   help='class indices or names, one panel each (default: the predicted class)')
+    p.add_argument('--save-path', help='output picture (one input image)')
+    p.add_argument('--out-dir', default='./output', help='output folder for several images (default ./output)')
+    p.add_argument('--vit-like', action='store_true', default=None,
+                   help='the target layer outputs tokens: drop the extra tokens, arrange the rest as a square grid '
+                        '(default: on for a transformer backbone)')
+    p.add_argument('--num-extra-tokens', type=int, default=None,
+                   help='leading tokens to drop with --vit-like (default: read from the backbone)')
+    p.add_argument('--aug-smooth', action='store_true', help='average over flips and brightness changes')
+    p.add_argument('--eigen-smooth', action='store_true', help='first principal component of the weighted activations')
+    p.add_argument('--batch-size', type=int, default=32, help='ablationcam: channels per forward pass (default 32)')
+    p.add_argument('--alpha', type=float, default=0.5, help='opacity of the map over the image (default 0.5)')
+    p.add_argument('--device', default=None, help='cpu, cuda or cuda:N (default: cuda:0 when there is a GPU)')
+    p.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                   help='refuse, before decoding, a picture of more pixels than this (default 100000000)')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow a checkpoint that holds pickled Python objects (trusted sources only)')
+    p.add_argument('--show', action='store_true', help='also show each picture in a window')
+    add_cfg_options(p)
+    from ..core.distributed import add_launcher_arg
+    add_launcher_arg(p)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    from ..classification.methods import method_name
+    methods = [method_name(m) for m in args.method]  # every option is checked before the model loads
+    check_common_args(args)
+    if args.batch_size < 1:
+        raise UserError(f'--batch-size {args.batch_size}: must be positive')
+    if args.num_extra_tokens is not None and args.num_extra_tokens < 0:
+        raise UserError(f'--num-extra-tokens {args.num_extra_tokens}: must be 0 or more')
+    planned = plan_inputs(args.img, args.out_dir, args.save_path)
+    if planned is None:
+        return EXIT_BAD_INPUT
+    sources, outputs, problems = planned
+
+    from ..classification.cam import ClassifierCAM
+    from ..classification.panels import panels_for
+    from ..core.writer import write_rgb
+    from ..models.classifier import ClassifierRunner
+    from ..vis.visualizer import HeatmapVisualizer
+    runner = build_runner(args, outputs, ClassifierRunner, args.save_path)
+    if args.preview_model:
+        return print_model_preview(runner, sources, args.max_pixels,
+                                   lambda image: runner.model(runner.prepare(image)[0], mode='tensor'))
+    categories = [runner.category(c) for c in args.target_category] if args.target_category else None
+    cams = [ClassifierCAM(runner, m, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
+                          args.eigen_smooth, args.batch_size) for m in methods]
+    visualizer = HeatmapVisualizer(alpha=args.alpha)
+
+    def handle(source, out):
+        image = source.load(args.max_pixels)
+        blocks = [panels_for(image, cam.run(image, categories), args.alpha, cam.method) for cam in cams]
+        # one row per method, one column per category (a single panel each: as square a grid as fits)
+        picture = visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])
+        write_rgb(out.picture, picture)
+        if args.show:
+            visualizer.show(picture, win_name=source.name)
+
+    return run_per_source(sources, outputs, problems, handle, ' '.join(methods),
+                          outputs[0].picture if args.save_path else args.out_dir)
+
+
+def cli(argv=None) -> int:
+    return run_main(lambda: main(argv))

@@ -1,0 +1,22 @@
+"""The pictures of class maps: each map over the part of the image the network saw, one titled panel per class."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.images import swap_rb
+
+
+def overlay_with_crop(image_bgr: np.ndarray, cam: np.ndarray, inside: np.ndarray, alpha: float) -> np.ndarray:
+    """The map over the part of the image the network saw; the rest is the image as it is (RGB out)."""
+    from ..vis.visualizer import overlay_heatmap
+    rgb = swap_rb(image_bgr)
+    if not inside.any():
+        return rgb
+    heat = overlay_heatmap((np.clip(cam, 0, 1) * 255).astype(np.uint8), rgb, alpha)
+    return np.where(inside[..., None], heat, rgb)
+
+
+def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str) -> list[tuple[str, np.ndarray]]:
+    """One titled panel per category: the method, the class (index) and its probability."""
+    return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
+             overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m in maps]

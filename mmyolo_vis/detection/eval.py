@@ -1,0 +1,59 @@
+"""Does a box's map land on its object? Pointing game and energy-in-box over a split with ground truth."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cam.metrics import energy_in_box, pointing_hit
+
+
+def box_iou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: np.clip(x[:, 2:] - x[:, :2], 0, None).prod(-1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None] - inter + 1e-9)
+
+
+def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: float = 32, iou_thr: float = 0.5,
+                tolerance: float = 15.0) -> list[dict]:
+    """Each detection matched to a ground-truth box of its class (IoU >= iou_thr) and at least ``min_size``
+    px on its longer side: its map's pointing hit and energy in the ground-truth box, and the class-level
+    hit of the original pointing game (the maximum on any ground-truth box of the detection's class), and
+    whether the box is the only ground-truth object of its class in the image (``alone``): a class-level
+    map can only be told from a box-level one on the boxes that are not alone."""
+    rows = []
+    if not len(det_boxes) or not len(gt_boxes):
+        return rows
+    ious = box_iou_np(np.asarray(det_boxes, np.float32), np.asarray(gt_boxes, np.float32))
+    used = set()
+    for k in np.argsort(-ious.max(1)):
+        same = np.where(np.asarray(gt_labels) == det_labels[k], ious[k], 0)
+        g = int(np.argmax(same))
+        if same[g] < iou_thr or g in used:
+            continue
+        used.add(g)
+        gb = gt_boxes[g]
+        if max(gb[2] - gb[0], gb[3] - gb[1]) < min_size:
+            continue
+        same_class = [b for b, lab in zip(gt_boxes, gt_labels) if lab == det_labels[k]]
+        rows.append(dict(hit=pointing_hit(maps[k], gb, tolerance), energy=energy_in_box(maps[k], gb),
+                         class_hit=any(pointing_hit(maps[k], b, tolerance) for b in same_class),
+                         alone=len(same_class) == 1,
+                         size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
+    return rows
+
+
+def mean_of(rows, key, keep=lambda r: True) -> float | None:
+    values = [r[key] for r in rows if keep(r)]
+    return float(np.mean(values)) if values else None  # no box: null in the JSON, '-' in the table
+
+
+def summarise(method: str, layers: str, rows: list[dict]) -> dict:
+    """One table row: pointing game and energy over all boxes, the class-level pointing game, and the
+    pointing game over boxes alone of their class in the image and over boxes that share it."""
+    return dict(method=method, layers=layers, boxes=len(rows),
+                boxes_shared=sum(not r['alone'] for r in rows),
+                pointing_game=mean_of(rows, 'hit'), energy_in_box=mean_of(rows, 'energy'),
+                pointing_game_class=mean_of(rows, 'class_hit'),
+                pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
+                pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))
