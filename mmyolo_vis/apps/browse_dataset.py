@@ -11,7 +11,7 @@ import sys
 import cv2
 import numpy as np
 
-from ..core.errors import UserError
+from ..core.errors import SettingsError, UserError
 from ..core.progress import progress
 from .cli import run_main, setup_logging
 
@@ -57,9 +57,16 @@ def main(argv=None):
     np.random.seed(args.seed)
     browser = DatasetBrowser(load_config(args.config, args.cfg_options), args.phase)
     count = min(args.show_number, len(browser))
-    written = 0
+    written = failed = 0
     for index in progress(range(count), count, args.mode):
-        picture = browser.render(args.mode, index)
+        try:
+            picture = browser.render(args.mode, index)
+        except SettingsError:
+            raise
+        except UserError as e:  # one sample's picture is missing or unreadable: said, skipped
+            print(f'error: {e} (skipped)', file=sys.stderr)
+            failed += 1
+            continue
         if picture is None:  # a transform dropped the sample (e.g. no box left)
             continue
         if args.rescale_factor:
@@ -72,8 +79,8 @@ def main(argv=None):
         if show:
             browser.visualizer.show(picture, win_name=browser.image_name(index), wait_time=args.show_interval)
     if args.out_dir:
-        print(f'wrote {written} pictures to {args.out_dir}')
-    return 0
+        print(f'wrote {written} pictures to {args.out_dir}' + (f'; {failed} sample(s) failed' if failed else ''))
+    return 1 if failed else 0
 
 
 def cli(argv=None) -> int:

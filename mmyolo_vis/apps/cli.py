@@ -77,6 +77,14 @@ def check_common_args(args):
         raise UserError(f'--alpha {alpha}: use a value between 0 and 1')
 
 
+def check_out_file(path: str | None):
+    """An evaluation's --out-file, checked before the evaluation (its results must not be lost on a bad
+    path): the folder can be made and written, the name fits the file system."""
+    if path:
+        from ..core.writer import ensure_parent
+        ensure_parent(path)
+
+
 def setup_logging(verbose: bool = False):
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter('%(message)s'))
@@ -123,7 +131,29 @@ def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, 
         logger.info('--out-file has no extension: writing %s', out_file)
     plans = plan_outputs([s.rel for s in sources], out_dir, side, out_file)
     check_not_inputs(plans, side, [s.location for s in sources if not is_url(s.location)])
+    sources, plans = _names_that_fit(sources, plans, side, problems)
+    if not sources:
+        return None
     return sources, plans, problems
+
+
+def _names_that_fit(sources, plans, side, problems):
+    """Inputs whose output names the file system can hold; each other one is said (rank 0) and dropped."""
+    from ..core.distributed import is_main
+    from ..core.writer import check_name
+    exact = tuple(k for k in side if k in ('npz', 'json', 'debug'))
+    kept = []
+    for source, plan in zip(sources, plans):
+        try:
+            for name in [plan.picture, *plan.side_names(exact)]:
+                check_name(name)
+        except UserError as e:
+            problems.append(str(e))
+            if is_main():
+                fail(f'{e} (skipped)')
+            continue
+        kept.append((source, plan))
+    return [s for s, _ in kept], [p for _, p in kept]
 
 
 def build_runner(args, outputs, make_runner, out_file: str | None = None):

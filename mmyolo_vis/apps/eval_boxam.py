@@ -14,9 +14,6 @@ object of their class in the image ("alone") and boxes that share their class wi
 Printed as a table, written as JSON.
 """
 import argparse
-import json
-import os
-
 import numpy as np
 
 from ..core.progress import progress
@@ -55,7 +52,8 @@ def main(argv=None):
 
     from ..core.errors import UserError, first_line
     from ..core.images import read_image
-    from ..core.writer import ensure_parent
+    from ..core.writer import write_json
+    from .cli import check_out_file
     from ..detection.boxam import BoxAM
     from ..detection.cams import METHODS
     from ..detection.eval import score_boxes, summarise
@@ -63,7 +61,7 @@ def main(argv=None):
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         raise UserError(f'--methods {" ".join(unknown)}: use some of {", ".join(METHODS)}')
-    ensure_parent(args.out_file)  # before the evaluation: its results must not be lost on a bad path
+    check_out_file(args.out_file)
     from ..core.distributed import gather_rows, init_distributed, is_main, shard
     args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options)
@@ -107,10 +105,8 @@ def main(argv=None):
         print(f'{r["method"]:14}{r["layers"]:58}{r["boxes"]:7d}{cell(r["pointing_game"], 10)}'
               f'{cell(r["energy_in_box"], 9)}{cell(r["pointing_game_class"], 17)}{cell(r["pointing_game_alone"], 8)}'
               f'{cell(r["pointing_game_shared"], 8)}')
-    os.makedirs(os.path.dirname(os.path.abspath(args.out_file)), exist_ok=True)
-    with open(args.out_file, 'w') as f:
-        json.dump(dict(images=n, min_size=args.min_size, tolerance=args.tolerance, score_thr=args.score_thr,
-                       results=table), f, indent=1)
+    write_json(args.out_file, dict(images=n, min_size=args.min_size, tolerance=args.tolerance,
+                                   score_thr=args.score_thr, results=table), indent=1)
     print(f'wrote {args.out_file}')
     return 0
 

@@ -27,19 +27,17 @@ def main(argv=None):
     args = p.parse_args(argv)
     setup_logging()
     from ..classification.cam import ClassifierCAM
-    from ..classification.eval import accuracy, evaluate, load_split
+    from ..classification.eval import accuracy, check_classes, evaluate, load_split
     from ..classification.methods import method_name
-    from ..core.errors import UserError
     from ..models.classifier import ClassifierRunner
+    from .cli import check_out_file
     methods = [method_name(m) for m in args.methods]
-    try:
-        samples = load_split(args.data_root, args.split)
-    except FileNotFoundError:
-        raise UserError(f'{args.data_root}: no annotations/{args.split}.json; generate the set with '
-                        'tools/dataset_converters/make_shapes_cls_dataset.py') from None
+    check_out_file(args.out_file)
+    samples = load_split(args.data_root, args.split)
     if args.num_images > 0:
         samples = samples[:args.num_images]
     runner = ClassifierRunner(args.config, args.checkpoint, args.device)
+    check_classes(samples, runner.classes)
     rows = [evaluate(ClassifierCAM(runner, m), samples, args.tolerance,
                      lambda s, m=m: progress(s, len(s), m)) for m in methods]
     print(f'accuracy {accuracy(runner, samples):.3f} on {len(samples)} images')

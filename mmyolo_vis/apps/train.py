@@ -2,8 +2,8 @@
 
     python tools/train.py configs/yolov5/yolov5_n_shapes.py --work-dir work_dirs/yolov5_n_shapes
 """
-from ..engine.training import build_runner
-from .cli import runner_arg_parser
+from ..engine.training import build_runner, run_job
+from .cli import run_main, runner_arg_parser
 
 
 def main(argv=None):
@@ -13,10 +13,10 @@ def main(argv=None):
                         '(MMEngine training checkpoints need --trust-checkpoint)')
     args = p.parse_args(argv)
     runner = build_runner(args, load_from=None if args.resume in (None, 'auto') else args.resume,
-                          resume=args.resume is not None)
-    runner.train()
+                          resume=args.resume is not None, job='train')
+    run_job(runner.train)
     return 0
 
 
 def cli(argv=None) -> int:
-    return main(argv)
+    return run_main(lambda: main(argv))

@@ -56,8 +56,10 @@ def main(argv=None):
     fig = plot(values, iters_per_epoch, args.parameter, args.title or f'{name}: {args.parameter}', (w, h), args.style)
     print(f'{len(values)} iterations, {iters_per_epoch} per epoch, {len(values[0])} parameter groups')
     if save_path:
+        from ..core.writer import atomic_path
         try:
-            fig.savefig(save_path, dpi=100)
+            with atomic_path(save_path) as tmp:
+                fig.savefig(tmp, dpi=100)
         except (OSError, ValueError) as e:  # an extension matplotlib cannot write, a full disk
             raise UserError(f'{save_path}: cannot write the plot ({e})') from None
         csv_path = os.path.splitext(save_path)[0] + '.csv'

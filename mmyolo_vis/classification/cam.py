@@ -42,16 +42,21 @@ def default_target_layer(model: nn.Module, vit_like: bool) -> str:
 
 def token_grid(num_extra_tokens: int, layer_names: str):
     """pytorch-grad-cam's ``reshape_transform`` for token outputs: (B, N, C) -> (B, C, s, s) after the
-    leading extra tokens are dropped; a sequence that is not square then is one clear error."""
+    leading extra tokens are dropped; a sequence that is not square then (or empty) is a settings error: the
+    same for every image, said once and the run stops."""
     def reshape(tensor: torch.Tensor) -> torch.Tensor:
         if tensor.ndim != 3:
-            raise UserError(f'--target-layers {layer_names}: --vit-like expects token outputs (B, N, C), got '
+            raise SettingsError(f'--target-layers {layer_names}: --vit-like expects token outputs (B, N, C), got '
                             f'{tuple(tensor.shape)}; drop --vit-like for a CNN layer')
         tokens = tensor[:, num_extra_tokens:, :]
         n = tokens.shape[1]
         side = math.isqrt(n)
+        if n == 0:
+            raise SettingsError(f'--num-extra-tokens {num_extra_tokens}: the layer {layer_names} outputs '
+                                f'{tensor.shape[1]} tokens, none would be left for the map; use fewer, or leave '
+                                'it out to read the backbone\'s own count')
         if side * side != n:
-            raise UserError(f'--target-layers {layer_names}: {tensor.shape[1]} tokens less {num_extra_tokens} extra '
+            raise SettingsError(f'--target-layers {layer_names}: {tensor.shape[1]} tokens less {num_extra_tokens} extra '
                             f'tokens leaves {n}, not a square grid; set --num-extra-tokens')
         return tokens.reshape(tokens.shape[0], side, side, tokens.shape[2]).permute(0, 3, 1, 2)
     return reshape

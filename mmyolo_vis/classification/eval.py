@@ -2,24 +2,50 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ..cam.metrics import energy_in_box, pointing_hit
+from ..core.errors import UserError, first_line
 
 
-def load_split(root: str, split: str = 'val') -> list[tuple[str, int, list[float]]]:
-    """(image path, class index in the classifier's order, xyxy box) for each object of a generated split
-    (``make_shapes_cls_dataset.py``: one object per picture, the class is the picture's folder)."""
-    ann = json.loads((Path(root) / 'annotations' / f'{split}.json').read_text())
-    images = {im['id']: im for im in ann['images']}
-    samples = []
-    for a in ann['annotations']:
-        x, y, w, h = a['bbox']
-        name = images[a['image_id']]['file_name']
-        samples.append((str(Path(root) / name), name.split('/')[-2], [x, y, x + w, y + h]))
+GENERATE = 'generate the set with tools/dataset_converters/make_shapes_cls_dataset.py'
+
+
+def load_split(root: str, split: str = 'val') -> list[tuple[str, str, list[float]]]:
+    """(image path, class name, xyxy box) for each object of a generated split (``make_shapes_cls_dataset.py``:
+    one object per picture, the class is the picture's folder). A split that is missing, unreadable or empty
+    is one UserError."""
+    if not os.path.isdir(root):
+        what = 'not a folder' if os.path.exists(root) else 'no such folder'
+        raise UserError(f'--data-root {root}: {what}; give the dataset\'s root folder (holding annotations/)')
+    ann_path = Path(root) / 'annotations' / f'{split}.json'
+    if not ann_path.is_file():
+        raise UserError(f'{root}: no annotations/{split}.json; {GENERATE}')
+    try:
+        ann = json.loads(ann_path.read_text())
+        images = {im['id']: im for im in ann['images']}
+        samples = []
+        for a in ann['annotations']:
+            x, y, w, h = a['bbox']
+            name = images[a['image_id']]['file_name']
+            samples.append((str(Path(root) / name), name.replace('\\', '/').split('/')[-2], [x, y, x + w, y + h]))
+    except (ValueError, KeyError, TypeError, IndexError, OSError) as e:  # truncated JSON, missing keys
+        raise UserError(f'{ann_path}: not a readable annotation file ({type(e).__name__}: {first_line(e)}); '
+                        f'{GENERATE}') from None
+    if not samples:
+        raise UserError(f'{ann_path}: the {split} split holds no images; {GENERATE}')
     return samples
+
+
+def check_classes(samples, classes) -> None:
+    """Refuse, before any map is made, a split whose class folders the model does not know."""
+    unknown = sorted({c for _, c, _ in samples} - set(classes))
+    if unknown:
+        raise UserError(f'class folder {unknown[0]!r} of the split is not a class of this model (its classes: '
+                        f'{", ".join(map(str, classes))}); is the checkpoint for this dataset?')
 
 
 def evaluate(cam, samples, tolerance: float = 15.0, progress=None) -> dict:
@@ -27,6 +53,7 @@ def evaluate(cam, samples, tolerance: float = 15.0, progress=None) -> dict:
     the box, each map made for the object's class."""
     from ..core.images import read_image
     classes = list(cam.runner.classes)
+    check_classes(samples, classes)
     hits = strict = 0
     energy = []
     for path, class_name, box in (progress(samples) if progress else samples):
@@ -34,7 +61,7 @@ def evaluate(cam, samples, tolerance: float = 15.0, progress=None) -> dict:
         hits += pointing_hit(m.cam, box, tolerance)
         strict += pointing_hit(m.cam, box, 0.0)
         energy.append(energy_in_box(m.cam, box))
-    n = len(samples)
+    n = max(1, len(samples))
     return dict(method=cam.method, layers=' '.join(cam.layer_names), images=n, pointing_game=hits / n,
                 pointing_game_strict=strict / n, energy_in_box=float(np.mean(energy)))
 
@@ -45,4 +72,4 @@ def accuracy(runner, samples) -> float:
     classes = list(runner.classes)
     right = sum(int(np.argmax(runner.probabilities(runner.prepare(read_image(p))[0]))) == classes.index(c)
                 for p, c, _ in samples)
-    return right / len(samples)
+    return right / max(1, len(samples))

@@ -7,7 +7,7 @@ import os
 import cv2
 import numpy as np
 
-from ..core.errors import UserError
+from ..core.errors import UserError, first_line
 from ..core.images import read_image, swap_rb, to_bgr_uint8
 from ..vis.visualizer import HeatmapVisualizer
 
@@ -81,8 +81,14 @@ class DatasetBrowser:
         """Yields (transform name, result) after each transform, lazily: transforms change boxes in
         place, so draw a step before asking for the next. Stops early if a transform drops the sample."""
         results = self.data_info(index)
+        path = results.get('img_path', f'sample {index}')
         for t in self.transforms:
-            results = t(results)
+            try:
+                results = t(results)
+            except FileNotFoundError:
+                raise UserError(f'{path}: no such file') from None
+            except Exception as e:  # a picture the loading transform cannot decode, and the like: this sample's
+                raise UserError(f'{path}: {type(t).__name__} failed ({first_line(e)})') from None
             if results is None:
                 return
             yield type(t).__name__, results

@@ -99,11 +99,12 @@ def simulate(cfg, parameter: str = 'lr', dataset_size: int | None = None, ngpus:
 
 
 def write_csv(path: str, values: list[list[float]], iters_per_epoch: int, parameter: str):
-    with open(path, 'w') as f:
-        groups = len(values[0]) if values else 0
-        f.write(','.join(['iter', 'epoch'] + [f'{parameter}_group{i}' for i in range(groups)]) + '\n')
-        for it, row in enumerate(values):
-            f.write(','.join([str(it), str(it // iters_per_epoch + 1)] + [repr(v) for v in row]) + '\n')
+    from ..core.writer import write_text
+    groups = len(values[0]) if values else 0
+    lines = [','.join(['iter', 'epoch'] + [f'{parameter}_group{i}' for i in range(groups)])]
+    lines += [','.join([str(it), str(it // iters_per_epoch + 1)] + [repr(v) for v in row])
+              for it, row in enumerate(values)]
+    write_text(path, '\n'.join(lines) + '\n')
 
 
 def plot(values, iters_per_epoch: int, parameter: str, title: str, window_size=(12, 7), style: str = 'default'):

@@ -7,14 +7,48 @@ import os.path as osp
 
 import torch
 
+from ..core.errors import UserError, first_line
 
-def build_runner(args: argparse.Namespace, load_from: str | None = None, resume: bool = False):
+
+NEEDS = {'train': ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper'),
+         'test': ('model', 'test_dataloader', 'test_cfg', 'test_evaluator')}
+
+
+def check_config(cfg, config: str, job: str):
+    """A config that cannot drive MMEngine's Runner for ``job`` (an empty file, a model-only config) is one
+    line naming what it lacks."""
+    missing = [k for k in NEEDS[job] if not cfg.get(k)]
+    if missing:
+        raise UserError(f'{config}: the config defines no {", ".join(missing)}; {job} needs a full MMEngine training '
+                        'config (model, data loaders, schedule), e.g. configs/yolov5/yolov5_n_shapes.py')
+
+
+def check_checkpoint(checkpoint: str, trust: bool):
+    """The checkpoint is there and loads (safely, unless trusted) before the Runner builds anything."""
+    from ..models.checkpoint import fetch, load_checkpoint_file
+    load_checkpoint_file(fetch(checkpoint), trust)
+
+
+def run_job(job):
+    """Run ``runner.train`` / ``runner.test``: data that is not there (the annotation file, an image
+    folder) is one line instead of the data loader's traceback."""
+    try:
+        return job()
+    except (FileNotFoundError, NotADirectoryError) as e:
+        raise UserError(f'cannot read the data ({first_line(e)}); generate the data set (README) or point the '
+                        'config at it with --cfg-options train_dataloader.dataset.data_root=... ') from None
+
+
+def build_runner(args: argparse.Namespace, load_from: str | None = None, resume: bool = False, job: str = 'train'):
     from mmengine.runner import Runner
 
     from ..models.config import load_config
     if args.trust_checkpoint:  # torch >= 2.6 loads weights only by default; MMEngine's Runner cannot say otherwise
         os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     cfg = load_config(args.config, args.cfg_options)
+    check_config(cfg, args.config, job)
+    if load_from and not (resume and load_from == 'auto'):
+        check_checkpoint(load_from, args.trust_checkpoint)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
     cfg.launcher = args.launcher

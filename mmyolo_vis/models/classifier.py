@@ -15,6 +15,10 @@ from ..core.errors import UserError
 from .build import build_model, in_scope
 from .geometry import CropMeta
 
+# A classifier's test pipeline resizes the short edge to its input size: a thin picture grows. Beyond this
+# many pixels after the resize, the picture is refused (the network sees a crop of a few hundred px anyway).
+MAX_RESIZED_PIXELS = 20_000_000
+
 
 class LogitsModel(nn.Module):
     """An MMPretrain classifier seen as pytorch-grad-cam expects: input tensor -> class logits."""
@@ -80,9 +84,45 @@ class ClassifierRunner:
             raise UserError('the config has no test pipeline (test_dataloader.dataset.pipeline or test_pipeline)')
         return [t for t in copy.deepcopy(list(pipeline)) if 'LoadImage' not in str(t['type'])]
 
+    def resized_size(self, h: int, w: int) -> tuple[int, int] | None:
+        """(height, width) the test pipeline's first resize gives an h x w picture (ResizeEdge, or Resize with
+        or without keep_ratio), None for a pipeline without one this knows."""
+        for t in self._pipeline_cfg():
+            kind = str(t.get('type')).split('.')[-1]
+            if kind == 'ResizeEdge':
+                edge = t.get('edge', 'short')
+                side = {'short': min(h, w), 'long': max(h, w), 'width': w, 'height': h}.get(edge)
+                if side is None:
+                    return None
+                f = t['scale'] / side
+                return round(h * f), round(w * f)
+            if kind == 'Resize' and t.get('scale') is not None:
+                scale = t['scale']
+                sw, sh = (scale, scale) if isinstance(scale, int) else scale
+                if not t.get('keep_ratio', False):
+                    return sh, sw
+                f = min(max(sw, sh) / max(h, w), min(sw, sh) / min(h, w))  # mmcv's rescale
+                return round(h * f), round(w * f)
+        return None
+
+    def check_size(self, h: int, w: int):
+        """Refuse a picture the test pipeline cannot take: a side under 2 px (its geometry cannot be measured),
+        or so thin that the short-edge resize would inflate it past MAX_RESIZED_PIXELS (a 2x100000 PNG of
+        666 bytes becomes 72x3600000 px and gigabytes of memory)."""
+        resized = self.resized_size(h, w)
+        if min(h, w) < 2 or (resized is not None and min(resized) < 2):
+            raise UserError(f'{w}x{h} is too thin for the model: a side is under 2 px'
+                            + (f' once resized to {resized[1]}x{resized[0]}' if min(h, w) >= 2 else '')
+                            + '; crop or pad the picture')
+        if resized is not None and resized[0] * resized[1] > MAX_RESIZED_PIXELS:
+            raise UserError(f'{w}x{h} is too thin for the model: its test pipeline would resize it to '
+                            f'{resized[1]}x{resized[0]} ({resized[0] * resized[1] / 1e6:.0f} MP, above '
+                            f'{MAX_RESIZED_PIXELS / 1e6:g} MP); crop the picture')
+
     def prepare(self, image_bgr: np.ndarray) -> tuple[torch.Tensor, CropMeta]:
         """BGR image -> (normalised input (1, 3, H, W) on the device, its geometry)."""
         h, w = image_bgr.shape[:2]
+        self.check_size(h, w)
         with in_scope(self.scope):
             packed = self.pipeline(dict(img=image_bgr, img_shape=(h, w), ori_shape=(h, w)))
         data = self.model.data_preprocessor(dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]),

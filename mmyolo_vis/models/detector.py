@@ -66,11 +66,17 @@ class ModelRunner:
             model.dataset_meta = _dataset_meta(cfg, meta)
             model.cfg = cfg
 
+        def is_detector(model):
+            from mmdet.models.detectors import BaseDetector
+            if not isinstance(getattr(model, 'module', model), BaseDetector):
+                raise UserError(f'{config}: not a detector ({type(model).__name__}); give an MMYOLO / MMDetection '
+                                'detector config (for classifiers use tools/analysis_tools/vis_cam.py)')
+
         self.tta = tta
         built = build_model(config, checkpoint, device, cfg_options, trust_checkpoint, registry=MODELS,
-                            default_scope='mmdet', what='model', hint='; check --cfg-options',
+                            default_scope='mmdet', what='detector', hint='; check --cfg-options',
                             adapt_cfg=with_tta if tta else None, weights_of=(lambda m: m.module) if tta else None,
-                            finish=finish)
+                            check=is_detector, finish=finish)
         self.cfg, self.scope, self.model, self.device = built.cfg, built.scope, built.model, built.device
         if self.device.startswith('cuda'):
             from .nms import install_nms_fallback
