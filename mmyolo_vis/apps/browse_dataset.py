@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.errors import SettingsError, UserError
 from ..core.progress import progress
-from .cli import run_main, setup_logging
+from .cli import fail, run_main, setup_logging
 
 
 def parse_args(argv=None):
@@ -53,6 +53,9 @@ def main(argv=None):
     if show and not (os.environ.get('DISPLAY') or sys.platform in ('darwin', 'win32')):
         print('no display here: pictures are not shown (use --out-dir, and --not-show)', file=sys.stderr)
         show = False
+    if args.out_dir:
+        from ..core.inputs import ensure_writable_dir
+        ensure_writable_dir(args.out_dir)
     random.seed(args.seed)
     np.random.seed(args.seed)
     browser = DatasetBrowser(load_config(args.config, args.cfg_options), args.phase)
@@ -64,7 +67,7 @@ def main(argv=None):
         except SettingsError:
             raise
         except UserError as e:  # one sample's picture is missing or unreadable: said, skipped
-            print(f'error: {e} (skipped)', file=sys.stderr)
+            fail(f'{e} (skipped)')
             failed += 1
             continue
         if picture is None:  # a transform dropped the sample (e.g. no box left)

@@ -86,7 +86,8 @@ def check_out_file(path: str | None):
 
 
 def setup_logging(verbose: bool = False):
-    handler = logging.StreamHandler(sys.stderr)
+    from ..core.progress import BarSafeHandler
+    handler = BarSafeHandler()
     handler.setFormatter(logging.Formatter('%(message)s'))
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -94,7 +95,8 @@ def setup_logging(verbose: bool = False):
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f'error: {message}', file=sys.stderr)
+    from ..core.progress import say
+    say(f'error: {message}')
     return code
 
 
@@ -108,11 +110,13 @@ def run_main(main: Callable[[], int]) -> int:
         return fail('interrupted', 130)
 
 
-def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, side: tuple[str, ...] = ()):
+def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, side: tuple[str, ...] = (),
+                out_file_option: str = '--out-file'):
     """Sources and every output name of the run (``core.outputs``), bad arguments reported one line each.
 
-    ``side``: the side outputs the run writes (npz, json, debug, patches, box). Returns (sources, plans,
-    problems), or None when no input is usable. Refuses to overwrite an input."""
+    ``side``: the side outputs the run writes (npz, json, debug, patches, box); ``out_file_option``: the
+    option that gives ``out_file`` (its name in messages). Returns (sources, plans, problems), or None when no
+    input is usable. Refuses to overwrite an input."""
     import os
 
     from ..core.distributed import is_main
@@ -125,10 +129,10 @@ def plan_inputs(img_args: list[str], out_dir: str, out_file: str | None = None, 
     if not sources:
         return None
     if out_file and len(sources) > 1:
-        raise UserError(f'--out-file takes one input image, got {len(sources)}; use --out-dir')
+        raise UserError(f'{out_file_option} takes one input image, got {len(sources)}; use --out-dir')
     if out_file and not os.path.splitext(out_file)[1]:
         out_file += '.jpg'
-        logger.info('--out-file has no extension: writing %s', out_file)
+        logger.info('%s has no extension: writing %s', out_file_option, out_file)
     plans = plan_outputs([s.rel for s in sources], out_dir, side, out_file)
     check_not_inputs(plans, side, [s.location for s in sources if not is_url(s.location)])
     sources, plans = _names_that_fit(sources, plans, side, problems)
@@ -156,7 +160,7 @@ def _names_that_fit(sources, plans, side, problems):
     return [s for s, _ in kept], [p for _, p in kept]
 
 
-def build_runner(args, outputs, make_runner, out_file: str | None = None):
+def build_runner(args, outputs, make_runner, out_file: str | None = None, out_file_option: str = '--out-file'):
     """The start every tool shares once its outputs are planned: the output folder checked (not for
     ``--preview-model``), the process group joined (``--launcher``, which also picks the rank's device) and
     the model built by ``make_runner(config, checkpoint, device, cfg_options, trust_checkpoint)``."""
@@ -165,7 +169,10 @@ def build_runner(args, outputs, make_runner, out_file: str | None = None):
     from ..core.distributed import init_distributed
     from ..core.inputs import ensure_writable_dir
     if not getattr(args, 'preview_model', False):
-        ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)) if out_file else args.out_dir)
+        if out_file:
+            ensure_writable_dir(os.path.dirname(os.path.abspath(outputs[0].picture)), out_file_option)
+        else:
+            ensure_writable_dir(args.out_dir)
     args.device = init_distributed(args.launcher, args.device)
     return make_runner(args.config, args.checkpoint, args.device, args.cfg_options, args.trust_checkpoint)
 

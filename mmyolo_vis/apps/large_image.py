@@ -62,7 +62,7 @@ def main(argv=None) -> int:
 
     def handle(source, out):
         reader = open_large(source.location, lambda: source.load(
-            args.max_pixels, '; or save it as a tiled TIFF, which is read window by window'))
+            args.max_pixels, '; or save it as a tiled TIFF, which is read window by window'), args.max_pixels)
         try:
             from ..core.distributed import is_main
             merged, unmerged, windows = demo.detect(

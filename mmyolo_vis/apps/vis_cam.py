@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         raise UserError(f'--batch-size {args.batch_size}: must be positive')
     if args.num_extra_tokens is not None and args.num_extra_tokens < 0:
         raise UserError(f'--num-extra-tokens {args.num_extra_tokens}: must be 0 or more')
-    planned = plan_inputs(args.img, args.out_dir, args.save_path)
+    planned = plan_inputs(args.img, args.out_dir, args.save_path, out_file_option='--save-path')
     if planned is None:
         return EXIT_BAD_INPUT
     sources, outputs, problems = planned
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     from ..core.writer import write_rgb
     from ..models.classifier import ClassifierRunner
     from ..vis.visualizer import HeatmapVisualizer
-    runner = build_runner(args, outputs, ClassifierRunner, args.save_path)
+    runner = build_runner(args, outputs, ClassifierRunner, args.save_path, '--save-path')
     if args.preview_model:
         return print_model_preview(runner, sources, args.max_pixels,
                                    lambda image: runner.model(runner.prepare(image)[0], mode='tensor'))

@@ -52,6 +52,8 @@ def main(argv=None):
         from ..core.writer import ensure_parent
         ensure_parent(save_path)
     cfg = load_config(args.config, args.cfg_options)
+    from ..engine.training import check_config
+    check_config(cfg, args.config, 'schedule')
     values, iters_per_epoch = simulate(cfg, args.parameter, args.dataset_size, args.ngpus)
     fig = plot(values, iters_per_epoch, args.parameter, args.title or f'{name}: {args.parameter}', (w, h), args.style)
     print(f'{len(values)} iterations, {iters_per_epoch} per epoch, {len(values[0])} parameter groups')

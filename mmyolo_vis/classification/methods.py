@@ -39,5 +39,5 @@ class LogitAblationCAM(WholeNetworkAblationCAM):
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         weights = super().get_cam_weights(input_tensor, target_layer, targets, activations, grads)
-        scores = [float(t(self.outputs[0])) for t in targets]  # the logits of BaseCAM's pass on the picture
+        scores = [float(t(self.outputs[0].detach())) for t in targets]  # the logits of BaseCAM's pass on the picture
         return weights * np.sign(np.float32(scores))[:, None]

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import cv2
 import numpy as np
 
 from .errors import UserError
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jp2')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.pbm', '.pnm',
+                    '.pam', '.pfm', '.hdr', '.pic', '.jp2', '.sr', '.ras')
 
 
 def is_image_file(path: str) -> bool:
@@ -53,13 +55,77 @@ def header_size(data: bytes) -> tuple[int, int] | None:
         Image.MAX_IMAGE_PIXELS = limit
 
 
+def _radiance_size(data: bytes) -> tuple[int, int] | None:
+    """Radiance HDR (``#?RADIANCE``): header lines up to a blank one, then the resolution line, e.g.
+    ``-Y 15000 +X 15000`` (the axes may come in either order)."""
+    end = data.find(b'\n\n', 0, 65536)
+    if end < 0:
+        return None
+    line = data[end + 2:data.find(b'\n', end + 2, end + 200)].split()
+    if len(line) != 4:
+        return None
+    try:
+        sizes = {line[0][-1:]: int(line[1]), line[2][-1:]: int(line[3])}
+    except ValueError:
+        return None
+    return (sizes[b'X'], sizes[b'Y']) if set(sizes) == {b'X', b'Y'} else None
+
+
+def _netpbm_size(data: bytes) -> tuple[int, int] | None:
+    """PAM (``P7``: WIDTH / HEIGHT lines) and PFM (``PF`` / ``Pf``: ``width height``) headers."""
+    head = data[:4096].split(b'ENDHDR')[0] if data.startswith(b'P7') else data[:4096]
+    words = [w for line in head.splitlines() for w in line.split(b'#')[0].split()]
+    try:
+        if data.startswith(b'P7'):
+            return int(words[words.index(b'WIDTH') + 1]), int(words[words.index(b'HEIGHT') + 1])
+        return int(words[1]), int(words[2])
+    except (ValueError, IndexError):
+        return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """TIFF and BigTIFF through tifffile, which reads the first page's tags only."""
+    import io
+    import logging
+    try:
+        import tifffile
+    except ImportError:  # pragma: no cover - a dependency of this package
+        return None
+    log = logging.getLogger('tifffile')
+    level, log.level = log.level, logging.CRITICAL  # tifffile logs what it finds wrong: the caller says it
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            return int(page.imagewidth), int(page.imagelength)
+    except Exception:
+        return None
+    finally:
+        log.level = level
+
+
+def pixel_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an encoded picture read from its header, never from its pixels: Pillow's header
+    parsers, then the formats OpenCV decodes and Pillow does not know (Radiance HDR, PAM, PFM) and TIFF
+    through tifffile. None: no header this can read (the picture is then not decoded at all)."""
+    size = header_size(data)
+    if size is not None:
+        return size
+    if data.startswith(b'#?'):
+        return _radiance_size(data)
+    if data[:2] in (b'P7', b'PF', b'Pf'):
+        return _netpbm_size(data)
+    if data[:4] in (b'II*\0', b'MM\0*', b'II+\0', b'MM\0+'):
+        return _tiff_size(data)
+    return None
+
+
 def check_pixels(size: tuple[int, int] | None, name: str, max_pixels: int | None, hint: str = ''):
     """Refuse, before decoding, a picture above ``max_pixels`` (a few hundred kB of PNG can hold gigabytes)."""
     if size is None or not max_pixels:
         return
     w, h = size
     if w * h > max_pixels:
-        raise UserError(f'{name}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of {max_pixels / 1e6:g} MP '
+        raise UserError(f'{name}: {w}x{h} is {w * h / 1e6:.3g} MP, above the limit of {max_pixels / 1e6:g} MP '
                         f'(pass --max-pixels {w * h} to decode it anyway{hint})')
 
 
@@ -68,12 +134,42 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = DEFAULT_MAX_PI
     A picture above ``max_pixels`` (read from its header) is refused before it is decoded."""
     if not data:
         raise UserError(f'{name}: the file is empty')
-    check_pixels(header_size(data), name, max_pixels, hint)
-    buf = np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    size = pixel_size(data)
+    if size is None:  # OpenCV would decode it with no limit known beforehand (and some of it is not an image)
+        raise UserError(f'{name}: not a readable image (corrupt, or a format whose size cannot be read before '
+                        'decoding: convert it to PNG, JPEG or TIFF)')
+    check_pixels(size, name, max_pixels, hint)
+    with quiet_opencv():
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise UserError(f'{name}: not a readable image (corrupt or unsupported format)')
     return to_bgr_uint8(img)
+
+
+class quiet_opencv:
+    """OpenCV's decoders log what they find wrong on stderr (several lines for one 5-channel TIFF); the
+    caller says it in one line instead."""
+
+    def __enter__(self):
+        self.level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        # libpng and libjpeg print on the process's stderr themselves ("libpng error: PNG input buffer is
+        # incomplete"): file descriptor 2 points at /dev/null while OpenCV decodes
+        self.saved = None
+        try:
+            sys.stderr.flush()
+            self.saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:  # no file descriptor 2 (embedded interpreters): let the decoder speak
+            self.saved = None
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
+        cv2.utils.logging.setLogLevel(self.level)
 
 
 def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:

@@ -95,10 +95,11 @@ def collect_sources(args: list[str], out_dir: str | None = None) -> tuple[list[S
     return sources, problems
 
 
-def ensure_writable_dir(path: str):
+def ensure_writable_dir(path: str, option: str = '--out-dir'):
+    """The output folder exists (made here) and can be written; ``option`` is the one the user sets it with."""
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
-        raise UserError(f'{path}: cannot create the output folder ({e.strerror}); choose another --out-dir') from None
+        raise UserError(f'{path}: cannot create the output folder ({e.strerror}); choose another {option}') from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f'{path}: the output folder is not writable; choose another --out-dir')
+        raise UserError(f'{path}: the output folder is not writable; choose another {option}')

@@ -143,4 +143,4 @@ def check_not_inputs(plans: list[OutputNames], side: tuple[str, ...], input_path
     for plan in plans:
         for out in [plan.picture, *plan.side_names(exact)]:
             if os.path.realpath(out) in inputs:
-                raise UserError(f'{out}: writing there would overwrite an input image; choose another --out-dir')
+                raise UserError(f'{out}: writing there would overwrite an input image; choose another output folder or name')

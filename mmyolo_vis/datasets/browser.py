@@ -21,12 +21,18 @@ def build_dataset(cfg, phase: str):
     from mmengine.registry import DATASETS, init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     key = f'{phase}_dataloader'
+    if not any(cfg.get(f'{p}_dataloader') for p in ('train', 'val', 'test')):
+        raise UserError('the config defines no dataset (no train/val/test_dataloader); give a training config '
+                        'such as configs/yolov5/yolov5_n_shapes.py')
     if key not in cfg:
         raise UserError(f'the config has no {key}; pick another --phase')
     try:
         dataset = DATASETS.build(copy.deepcopy(cfg[key].dataset))
     except FileNotFoundError as e:
         raise UserError(f'cannot build the {phase} dataset: {e}; generate or download it first') from None
+    except Exception as e:  # an annotation file that is not JSON, a dataset type that is not registered, ...
+        raise UserError(f'cannot build the {phase} dataset ({type(e).__name__}: {first_line(e)}); check the '
+                        f'config\'s {key}.dataset') from None
     pipeline = None
     while True:
         if pipeline is None and getattr(getattr(dataset, 'pipeline', None), 'transforms', None):

@@ -11,7 +11,9 @@ from ..core.errors import UserError, first_line
 
 
 NEEDS = {'train': ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper'),
-         'test': ('model', 'test_dataloader', 'test_cfg', 'test_evaluator')}
+         'test': ('model', 'test_dataloader', 'test_cfg', 'test_evaluator'),
+         'schedule': ('train_dataloader', 'train_cfg', 'optim_wrapper')}
+JOBS = {'train': 'training', 'test': 'testing', 'schedule': 'the schedule'}
 
 
 def check_config(cfg, config: str, job: str):
@@ -19,8 +21,8 @@ def check_config(cfg, config: str, job: str):
     line naming what it lacks."""
     missing = [k for k in NEEDS[job] if not cfg.get(k)]
     if missing:
-        raise UserError(f'{config}: the config defines no {", ".join(missing)}; {job} needs a full MMEngine training '
-                        'config (model, data loaders, schedule), e.g. configs/yolov5/yolov5_n_shapes.py')
+        raise UserError(f'{config}: the config defines no {", ".join(missing)}; {JOBS[job]} needs a full MMEngine '
+                        'training config (model, data loaders, schedule), e.g. configs/yolov5/yolov5_n_shapes.py')
 
 
 def check_checkpoint(checkpoint: str, trust: bool):
@@ -51,6 +53,8 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
         check_checkpoint(load_from, args.trust_checkpoint)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
+    from ..core.inputs import ensure_writable_dir
+    ensure_writable_dir(cfg.work_dir, '--work-dir')
     cfg.launcher = args.launcher
     on_cpus = args.launcher != 'none' and not torch.cuda.is_available()
     if on_cpus:  # CPU processes talk through gloo

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import UserError
-from ..core.images import to_bgr_uint8
+from ..core.images import check_pixels, to_bgr_uint8
 
 TIFF_SUFFIXES = ('.tif', '.tiff')
 
@@ -121,6 +121,15 @@ class TiffReader:
         return seg.reshape(shape[-3], shape[-2], shape[-1])
 
     def read(self, x1, y1, x2, y2) -> np.ndarray:
+        if not self.page.is_tiled:  # strips: a band of whole rows, kept for the next windows of the row
+            out = self._band_rows(y1, y2)[:, x1:x2]
+        else:
+            out = self._read_tiles(x1, y1, x2, y2)
+        if self.channels >= 3:  # TIFF stores RGB(A); the models take BGR (alpha dropped)
+            out = out[..., [2, 1, 0]]
+        return to_bgr_uint8(out[..., 0] if self.channels == 1 else out)
+
+    def _read_tiles(self, x1, y1, x2, y2) -> np.ndarray:
         bh, bw = self.block
         out = np.empty((y2 - y1, x2 - x1, self.channels), self.page.dtype)
         for by in range(y1 // bh, (y2 - 1) // bh + 1):
@@ -130,19 +139,140 @@ class TiffReader:
                 sy1, sx1 = max(y1, ty1), max(x1, tx1)
                 sy2, sx2 = min(y2, ty1 + blk.shape[0], self.shape[0]), min(x2, tx1 + blk.shape[1], self.shape[1])
                 out[sy1 - y1:sy2 - y1, sx1 - x1:sx2 - x1] = blk[sy1 - ty1:sy2 - ty1, sx1 - tx1:sx2 - tx1]
-        if self.channels >= 3:  # TIFF stores RGB(A); the models take BGR (alpha dropped)
-            out = out[..., [2, 1, 0]]
-        return to_bgr_uint8(out[..., 0] if self.channels == 1 else out)
+        return out
+
+    # ---------------------------------------------------------------- strips
+    # A strip-organised TIFF (tifffile's default: often one strip for the whole picture) is read as a
+    # stream of rows, top down: the rows of the current band of windows are kept (the windows of one row of
+    # patches share them; the next row of patches keeps the overlap and decodes only the rows below), so every
+    # strip is decoded once per pass over the picture. A strip bigger than STREAM_BYTES that is uncompressed or
+    # deflate-compressed (with or without the horizontal predictor) is decoded incrementally (zlib), so memory
+    # holds a band, never the whole strip; other compressions decode one strip at a time.
+    STREAM_BYTES = 16 * 2**20
+
+    def _band_rows(self, y1: int, y2: int) -> np.ndarray:
+        band = getattr(self, '_band', None)
+        if band is None or y1 < self._band_y0 or y1 > self._band_y0 + len(band):
+            self._start_rows(y1)  # the first window, a jump back (a new pass) or a gap: from the strip of y1
+            band = self._band
+        elif y1 > self._band_y0:
+            band = band[y1 - self._band_y0:]
+        while len(band) < y2 - y1:
+            band = np.concatenate([band, self._next_rows(y2 - y1 - len(band))])
+        self._band, self._band_y0 = band, y1
+        return band[:y2 - y1]
+
+    def _start_rows(self, y: int):
+        rps = self.block[0]
+        self._row = (y // rps) * rps  # the next row the stream gives
+        self._pending = None  # decoded rows of the current strip not given yet
+        self._stream = None
+        self._band = np.empty((0, self.shape[1], self.channels), self.page.dtype)
+        self._band_y0 = self._row
+        skip = y - self._row
+        while skip > 0:
+            skip -= len(self._next_rows(skip))
+        self._band_y0 = y
+
+    def _next_rows(self, n: int) -> np.ndarray:
+        """Up to ``n`` (at least one) next rows of the picture."""
+        if self._pending is not None and len(self._pending):
+            rows, self._pending = self._pending[:n], self._pending[n:]
+        elif self._stream is not None and self._stream.rows_left:
+            rows = self._stream.rows(n)
+        else:
+            if self._row >= self.shape[0]:
+                raise UserError(f'{self.path}: read past the last row')
+            index = self._row // self.block[0]
+            strip_rows = min(self.block[0], self.shape[0] - self._row)
+            stream = _StripStream.open(self, index, strip_rows)
+            if stream is not None:
+                self._stream = stream
+                rows = stream.rows(n)
+            else:
+                self._pending = self._block(index, 0)
+                rows, self._pending = self._pending[:n], self._pending[n:]
+        self._row += len(rows)
+        return rows
 
     def close(self):
         self._cache.clear()
         self.tif.close()
 
 
-def open_large(location: str, load) -> ArrayReader | TiffReader:
-    """A TIFF file is read window by window; anything else is decoded once (``load``)."""
+class _StripStream:
+    """One strip decoded a few rows at a time: uncompressed bytes are read as they are, deflate through
+    zlib's incremental decompressor (bounded output per call); the horizontal predictor is undone per row."""
+
+    CHUNK = 2**20
+
+    @classmethod
+    def open(cls, reader: TiffReader, index: int, strip_rows: int):
+        page = reader.page
+        compression = int(page.compression)
+        predictor = int(getattr(page, 'predictor', 1) or 1)
+        itemsize = np.dtype(page.dtype).itemsize
+        row_bytes = reader.shape[1] * reader.channels * itemsize
+        if (row_bytes * strip_rows <= reader.STREAM_BYTES or compression not in (1, 8, 32946)
+                or predictor not in (1, 2) or np.dtype(page.dtype).kind not in 'ui'):
+            return None
+        return cls(reader, index, strip_rows, compression, predictor, row_bytes)
+
+    def __init__(self, reader, index, strip_rows, compression, predictor, row_bytes):
+        import zlib
+        self.reader = reader
+        self.pos = int(reader.page.dataoffsets[index])
+        self.left = int(reader.page.databytecounts[index])  # compressed bytes not read yet
+        self.rows_left = strip_rows
+        self.row_bytes = row_bytes
+        self.predictor = predictor
+        self.unzip = zlib.decompressobj() if compression != 1 else None
+        self.buf = bytearray()
+        self.dtype = np.dtype(reader.page.dtype).newbyteorder(reader.tif.byteorder)
+        reader.decoded += 1
+
+    def _read(self, size: int) -> bytes:
+        fh = self.reader.tif.filehandle
+        fh.seek(self.pos)
+        data = fh.read(min(size, self.left))
+        self.pos += len(data)
+        self.left -= len(data)
+        return data
+
+    def rows(self, n: int) -> np.ndarray:
+        n = min(n, self.rows_left)
+        need = n * self.row_bytes
+        while len(self.buf) < need:
+            want = need - len(self.buf)
+            if self.unzip is None:
+                data = self._read(want)
+            else:
+                tail = self.unzip.unconsumed_tail
+                data = self.unzip.decompress(tail if tail else self._read(self.CHUNK), want)
+            if not data and (self.left == 0 and (self.unzip is None or not self.unzip.unconsumed_tail)):
+                raise UserError(f'{self.reader.path}: the file is truncated (a strip ends early)')
+            self.buf += data
+        w, c = self.reader.shape[1], self.reader.channels
+        rows = np.frombuffer(bytes(self.buf[:need]), self.dtype).reshape(n, w, c)
+        del self.buf[:need]
+        self.rows_left -= n
+        if self.predictor == 2:  # horizontal differencing: a running sum along each row (wrapping)
+            rows = np.cumsum(rows, axis=1, dtype=rows.dtype)
+        return rows.astype(rows.dtype.newbyteorder('='), copy=False)
+
+
+def open_large(location: str, load, max_pixels: int | None = None) -> ArrayReader | TiffReader:
+    """A TIFF file is read window by window; anything else is decoded once (``load``, which applies its own
+    pixel limit). A TIFF above ``max_pixels`` (its header's size) is refused before any pixel is read."""
     if os.path.splitext(location)[1].lower() in TIFF_SUFFIXES and os.path.isfile(location):
-        return TiffReader(location)
+        reader = TiffReader(location)
+        try:
+            h, w = reader.shape
+            check_pixels((w, h), location, max_pixels)
+        except UserError:
+            reader.close()
+            raise
+        return reader
     return ArrayReader(load())
 
 
