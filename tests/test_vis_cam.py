@@ -46,7 +46,7 @@ def test_method_names_any_case():
 
 def test_default_layers(cnn, vit):
     from mmyolo_vis.classification.cam import default_target_layer, is_vit_like
-    assert default_target_layer(cnn.model, False) == 'backbone.layer4.1.bn2'  # the last block's last norm
+    assert default_target_layer(cnn.model, False) == 'backbone.layer4[1]'  # the last block's output (issue 20)
     assert is_vit_like(vit.model.backbone) and not is_vit_like(cnn.model.backbone)
     assert default_target_layer(vit.model, True) == 'backbone.layers[3].ln1'
 
@@ -113,7 +113,7 @@ def test_packaged_mmpretrain_config_builds():
     image = np.random.default_rng(3).integers(0, 255, (300, 400, 3), dtype=np.uint8)
     maps = ClassifierCAM(runner, 'gradcam').run(image)
     assert maps[0].cam.shape == (300, 400)
-    assert ClassifierCAM(runner, 'gradcam').layer_names == ['backbone.layer4.1.bn2']
+    assert ClassifierCAM(runner, 'gradcam').layer_names == ['backbone.layer4[1]']
 
 
 # ------------------------------------------------------------------ the command line

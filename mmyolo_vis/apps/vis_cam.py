@@ -6,8 +6,8 @@ import argparse
 
 from ..core.errors import UserError
 from ..core.images import DEFAULT_MAX_PIXELS
-from .cli import (EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, plan_inputs, print_model_preview,
-                  run_main, run_per_source, setup_logging)
+from .cli import (EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, logger, plan_inputs,
+                  print_model_preview, run_main, run_per_source, setup_logging)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,8 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('config', help='config file, or a packaged one such as mmpretrain::resnet/resnet18_8xb32_in1k.py')
     p.add_argument('checkpoint', help='checkpoint file or http(s) URL')
     p.add_argument('--target-layers', nargs='+', default=None,
-                   help='layers to explain (default: a CNN\'s last norm layer; a ViT\'s backbone.layers[-1].ln1; '
-                        'Swin\'s backbone.norm3)')
+                   help='layers to explain (default: a CNN\'s last block output, e.g. backbone.layer4[1]; a ViT\'s '
+                        'backbone.layers[-1].ln1; Swin\'s backbone.norm3)')
     p.add_argument('--preview-model', action='store_true', help='print every module with its output shape and exit')
     p.add_argument('--method', nargs='+', default=['gradcam'],
                    help=f'{", ".join(METHODS)}; any case (default gradcam); several give one row each')
@@ -75,6 +75,9 @@ def main(argv=None) -> int:
     categories = [runner.category(c) for c in args.target_category] if args.target_category else None
     cams = [ClassifierCAM(runner, m, args.target_layers, args.vit_like, args.num_extra_tokens, args.aug_smooth,
                           args.eigen_smooth, args.batch_size) for m in methods]
+    if not args.target_layers:  # said once for the run (every method uses it)
+        logger.info('target layer: %s (the default; choose with --target-layers, see --preview-model)',
+                    ' '.join(cams[0].layer_names))
     visualizer = HeatmapVisualizer(alpha=args.alpha)
 
     def handle(source, out):

@@ -25,14 +25,22 @@ def is_vit_like(backbone: nn.Module) -> bool:
 
 
 def default_target_layer(model: nn.Module, vit_like: bool) -> str:
-    """CNN: the last norm layer of the backbone's last block; ViT: ``backbone.layers[-1].ln1``; Swin:
-    ``backbone.norm3`` (as MMClassification's vis_cam chose them)."""
+    """CNN: the output of the backbone's last block (``backbone.layer4[1]`` on a ResNet-18); ViT:
+    ``backbone.layers[-1].ln1``; Swin: ``backbone.norm3``.
+
+    MMClassification's vis_cam chose a CNN's last norm layer (``layer4.1.bn2``), but pytorch-grad-cam's hook
+    there recorded the block's output anyway (the residual add is in place), so the block output is what its
+    users saw; a map of bn2 itself misses the evidence the identity branch carries (README, "Which layer")."""
     backbone = model.backbone
     name = type(backbone).__name__.lower()
     if 'swin' in name and hasattr(backbone, 'norm3'):
         return 'backbone.norm3'
     if vit_like and hasattr(backbone, 'layers') and hasattr(backbone.layers[-1], 'ln1'):
         return f'backbone.layers[{len(backbone.layers) - 1}].ln1'
+    stages = [n for n in getattr(backbone, 'res_layers', None) or []
+              if isinstance(getattr(backbone, n, None), nn.Sequential) and len(getattr(backbone, n))]
+    if not vit_like and stages:  # MMPretrain's ResNet family (ResNet, ResNetV1c/d, ResNeXt, SEResNet, ...)
+        return f'backbone.{stages[-1]}[{len(getattr(backbone, stages[-1])) - 1}]'
     norms = [n for n, m in backbone.named_modules()
              if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm))]
     if not norms:

@@ -31,6 +31,28 @@ def check_checkpoint(checkpoint: str, trust: bool):
     load_checkpoint_file(fetch(checkpoint), trust)
 
 
+def check_data(cfg, job: str):
+    """The dataset's folder and annotation file are there, before the Runner builds the model (MMEngine builds
+    the data loaders only when the job starts). Wrapped datasets (RepeatDataset, ...) are looked into."""
+    loaders = ['train_dataloader'] if job == 'train' else ['test_dataloader']
+    for key in loaders:
+        ds = cfg.get(key, {}).get('dataset', {})
+        while isinstance(ds, dict) and isinstance(ds.get('dataset'), dict):
+            ds = ds['dataset']
+        if not isinstance(ds, dict):
+            continue
+        root = ds.get('data_root') or ''
+        if root and not os.path.isdir(root):
+            raise UserError(f'{root}: the {key}\'s data_root is not here; generate the data set (README) or set '
+                            f'it with --cfg-options {key}.dataset.data_root=...')
+        ann = ds.get('ann_file')
+        if isinstance(ann, str) and ann:
+            path = ann if os.path.isabs(ann) or not root else osp.join(root, ann)
+            if not os.path.isfile(path):
+                raise UserError(f'{path}: the {key}\'s annotation file is not here; generate the data set '
+                                f'(README) or set it with --cfg-options {key}.dataset.ann_file=...')
+
+
 def run_job(job):
     """Run ``runner.train`` / ``runner.test``: data that is not there (the annotation file, an image
     folder) is one line instead of the data loader's traceback."""
@@ -49,6 +71,7 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
         os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     cfg = load_config(args.config, args.cfg_options)
     check_config(cfg, args.config, job)
+    check_data(cfg, job)
     if load_from and not (resume and load_from == 'auto'):
         check_checkpoint(load_from, args.trust_checkpoint)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
