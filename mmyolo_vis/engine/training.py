@@ -71,13 +71,13 @@ def build_runner(args: argparse.Namespace, load_from: str | None = None, resume:
         os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     cfg = load_config(args.config, args.cfg_options)
     check_config(cfg, args.config, job)
-    check_data(cfg, job)
     if load_from and not (resume and load_from == 'auto'):
         check_checkpoint(load_from, args.trust_checkpoint)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config.split('::')[-1]))[0])
     from ..core.inputs import ensure_writable_dir
     ensure_writable_dir(cfg.work_dir, '--work-dir')
+    check_data(cfg, job)  # last: the cheaper checks of the user's own arguments first
     cfg.launcher = args.launcher
     on_cpus = args.launcher != 'none' and not torch.cuda.is_available()
     if on_cpus:  # CPU processes talk through gloo

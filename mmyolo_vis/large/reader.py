@@ -204,7 +204,7 @@ class _StripStream:
     """One strip decoded a few rows at a time: uncompressed bytes are read as they are, deflate through
     zlib's incremental decompressor (bounded output per call); the horizontal predictor is undone per row."""
 
-    CHUNK = 2**20
+    CHUNK = 2**18  # compressed bytes read at a time
 
     @classmethod
     def open(cls, reader: TiffReader, index: int, strip_rows: int):
