@@ -257,6 +257,8 @@ def whole_run_cases(w):
         ('eval_boxam', 'wrong_checkpoint'): (lambda out: eb(out, TINY_CONFIG, CLS_CKPT),
                                              'checkpoint does not fit this model|no tensor of the checkpoint'),
         ('eval_boxam', 'missing_checkpoint'): (lambda out: eb(out, TINY_CONFIG, i / 'none.pth'), 'checkpoint not found'),
+        ('eval_boxam', 'zero_images'): (lambda out: eb(out, TINY_CONFIG, ckpt, '--num-images', '0'),
+                                        '--num-images 0: give a positive number'),
         ('eval_boxam', 'unwritable'): (lambda out: [TINY_CONFIG, ckpt, '--out-file', i / 'a_file/r.json'],
                                        'cannot create the folder'),
     })
@@ -269,6 +271,8 @@ def whole_run_cases(w):
         ('eval_cls_cam', 'empty'): (lambda out: ec(out, i / 'cls_zero'), 'holds no images'),
         ('eval_cls_cam', 'unknown_class'): (lambda out: ec(out, i / 'cls_unknown_class'),
                                             "class folder 'hexagon' of the split is not a class of this model"),
+        ('eval_cls_cam', 'zero_images'): (lambda out: ec(out) + ['--num-images', '0'],
+                                          '--num-images 0: give a positive number'),
         ('eval_cls_cam', 'empty_config'): (lambda out: ec(out, config=i / 'empty.py'), 'defines no model'),
         ('eval_cls_cam', 'wrong_config'): (lambda out: ec(out, config=TINY_CONFIG, ckpt=ckpt),
                                            'not an image classifier'),
@@ -324,9 +328,10 @@ def whole_run_cases(w):
 CASE_IDS = [f'{t}-{k}' for t in IMAGE_TOOLS for k in (
     'missing', 'empty_config', 'missing_config', 'wrong_config', 'wrong_checkpoint', 'not_a_checkpoint',
     'missing_checkpoint', 'unwritable')] + [
-    f'eval_boxam-{k}' for k in ('missing', 'empty_config', 'wrong_config', 'wrong_checkpoint', 'missing_checkpoint',
-                                'unwritable')] + [
-    f'eval_cls_cam-{k}' for k in ('missing', 'not_a_folder', 'truncated', 'empty', 'unknown_class', 'empty_config',
+    f'eval_boxam-{k}' for k in ('missing', 'zero_images', 'empty_config', 'wrong_config', 'wrong_checkpoint',
+                                'missing_checkpoint', 'unwritable')] + [
+    f'eval_cls_cam-{k}' for k in ('missing', 'not_a_folder', 'truncated', 'empty', 'unknown_class', 'zero_images',
+                                  'empty_config',
                                   'wrong_config', 'wrong_checkpoint', 'unwritable')] + [
     f'browse_dataset-{k}' for k in ('missing', 'empty_config', 'missing_config', 'unwritable')] + [
     f'vis_scheduler-{k}' for k in ('empty_config', 'wrong_config', 'missing_config', 'unwritable')] + [

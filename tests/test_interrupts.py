@@ -117,3 +117,37 @@ def test_ctrl_c_leaves_only_files_that_load(tool, tmp_path, tiny_checkpoint, cap
     assert left, 'the run was interrupted before it wrote anything'
     assert not [p for p in left if p.name.startswith('.')], left
     assert all(loads(p) for p in left), [p.name for p in left if not loads(p)]
+
+
+def test_ctrl_c_on_a_distributed_run_exits_130_without_the_launchers_traceback(tmp_path):
+    """tools/dist_run.sh, 2 processes: Ctrl-C (SIGINT to the terminal's process group) once the first picture
+    is written: the launcher exits 130, each rank says 'interrupted', no traceback, every file left loads."""
+    import socket
+    import subprocess
+    for k in range(40):
+        make_image(tmp_path / 'in' / f'{k:02d}.png', 200 + 4 * k, 120, seed=k)
+    out = tmp_path / 'out'
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port))
+    proc = subprocess.Popen(['bash', str(ROOT / 'tools/dist_run.sh'), 'demo/featmap_vis_demo.py', '2',
+                             str(tmp_path / 'in'), str(ROOT / 'configs/yolov5/yolov5_n_shapes.py'),
+                             str(ROOT / 'checkpoints/yolov5_n_shapes.pth'), '--device', 'cpu', '--out-dir', str(out),
+                             '--save-raw'],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if out.exists() and any(p.suffix == '.npz' for p in out.rglob('*')):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert 'Traceback' not in err and 'ChildFailedError' not in err, err
+    assert 'error: interrupted' in err
+    left = [p for p in out.rglob('*') if p.is_file()]
+    assert left and not [p for p in left if p.name.startswith('.')]
+    assert all(loads(p) for p in left)

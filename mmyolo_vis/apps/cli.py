@@ -77,6 +77,14 @@ def check_common_args(args):
         raise UserError(f'--alpha {alpha}: use a value between 0 and 1')
 
 
+def check_evaluation_args(num_images: int, out_file: str | None):
+    """What the two evaluation tools (eval_boxam, eval_cls_cam) check before any model is built: --num-images
+    (-1: the whole split; 0 would evaluate nothing and print a table of zeros) and --out-file."""
+    if num_images == 0 or num_images < -1:
+        raise UserError(f'--num-images {num_images}: give a positive number, or leave it out for the whole split')
+    check_out_file(out_file)
+
+
 def check_out_file(path: str | None):
     """An evaluation's --out-file, checked before the evaluation (its results must not be lost on a bad
     path): the folder can be made and written, the name fits the file system."""

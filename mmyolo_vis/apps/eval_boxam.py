@@ -53,7 +53,7 @@ def main(argv=None):
     from ..core.errors import UserError, first_line
     from ..core.images import read_image
     from ..core.writer import write_json
-    from .cli import check_out_file
+    from .cli import check_evaluation_args
     from ..detection.boxam import BoxAM
     from ..detection.cams import METHODS
     from ..detection.eval import score_boxes, summarise
@@ -61,7 +61,7 @@ def main(argv=None):
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         raise UserError(f'--methods {" ".join(unknown)}: use some of {", ".join(METHODS)}')
-    check_out_file(args.out_file)
+    check_evaluation_args(args.num_images, args.out_file)
     from ..core.distributed import gather_rows, init_distributed, is_main, shard
     args.device = init_distributed(args.launcher, args.device)
     runner = ModelRunner(args.config, args.checkpoint, args.device, args.cfg_options)

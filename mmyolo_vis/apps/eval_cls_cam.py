@@ -30,9 +30,9 @@ def main(argv=None):
     from ..classification.eval import accuracy, check_classes, evaluate, load_split
     from ..classification.methods import method_name
     from ..models.classifier import ClassifierRunner
-    from .cli import check_out_file
+    from .cli import check_evaluation_args
     methods = [method_name(m) for m in args.methods]
-    check_out_file(args.out_file)
+    check_evaluation_args(args.num_images, args.out_file)
     samples = load_split(args.data_root, args.split)
     if args.num_images > 0:
         samples = samples[:args.num_images]

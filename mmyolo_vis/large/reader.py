@@ -158,7 +158,8 @@ class TiffReader:
         elif y1 > self._band_y0:
             band = band[y1 - self._band_y0:]
         while len(band) < y2 - y1:
-            band = np.concatenate([band, self._next_rows(y2 - y1 - len(band))])
+            rows = self._next_rows(y2 - y1 - len(band))
+            band = np.concatenate([band, rows]) if len(band) else rows
         self._band, self._band_y0 = band, y1
         return band[:y2 - y1]
 
@@ -253,7 +254,7 @@ class _StripStream:
                 raise UserError(f'{self.reader.path}: the file is truncated (a strip ends early)')
             self.buf += data
         w, c = self.reader.shape[1], self.reader.channels
-        rows = np.frombuffer(bytes(self.buf[:need]), self.dtype).reshape(n, w, c)
+        rows = np.frombuffer(self.buf, self.dtype, count=need // self.dtype.itemsize).reshape(n, w, c).copy()
         del self.buf[:need]
         self.rows_left -= n
         if self.predictor == 2:  # horizontal differencing: a running sum along each row (wrapping)
@@ -276,11 +277,13 @@ def open_large(location: str, load, max_pixels: int | None = None) -> ArrayReade
     return ArrayReader(load())
 
 
-def thumbnail(reader, scale: float, band: int = 2048) -> np.ndarray:
-    """The whole picture scaled by ``scale`` (<= 1), built band by band (bounded memory)."""
+def thumbnail(reader, scale: float, band: int | None = None) -> np.ndarray:
+    """The whole picture scaled by ``scale`` (<= 1), built band by band (bounded memory: by default bands of
+    about 16 MB of pixels, at least 64 rows)."""
     h, w = reader.shape
     if scale >= 1 and isinstance(reader, ArrayReader):
         return reader.image
+    band = band or max(64, min(2048, 2**24 // max(1, w * 3)))
     out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
     parts = []
     for y in range(0, h, band):
