@@ -96,10 +96,13 @@ def world(tmp_path_factory, tiny_checkpoint):
     # a detection split (COCO) whose second image is missing
     det = inputs / 'det'
     make_image(det / 'img/a.jpg', 200, 120)
+    png_header_only(det / 'img/bomb.png', 30000, 30000)
     coco = dict(images=[dict(id=1, file_name='a.jpg', width=200, height=120),
-                        dict(id=2, file_name='gone.jpg', width=200, height=120)],
+                        dict(id=2, file_name='gone.jpg', width=200, height=120),
+                        dict(id=3, file_name='bomb.png', width=30000, height=30000)],
                 annotations=[dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 50, 40], area=2000, iscrowd=0),
-                             dict(id=2, image_id=2, category_id=2, bbox=[10, 10, 50, 40], area=2000, iscrowd=0)],
+                             dict(id=2, image_id=2, category_id=2, bbox=[10, 10, 50, 40], area=2000, iscrowd=0),
+                             dict(id=3, image_id=3, category_id=2, bbox=[10, 10, 50, 40], area=2000, iscrowd=0)],
                 categories=[dict(id=1, name='a'), dict(id=2, name='b'), dict(id=3, name='c')])
     (det / 'ann.json').write_text(json.dumps(coco))
     for p in inputs.rglob('*'):  # the inputs are read-only: a tool that writes over one fails loudly
@@ -370,7 +373,8 @@ def test_every_tool_is_in_the_table():
 
 # ------------------------------------------------------------------ a missing image inside a dataset
 @pytest.mark.parametrize('mode', ['original', 'transformed', 'pipeline'])
-def test_browse_dataset_says_a_missing_image_in_one_line_in_every_mode(world, mode, capsys, tmp_path):
+def test_browse_dataset_says_a_missing_or_huge_image_in_one_line_in_every_mode(world, mode, capsys, tmp_path):
+    """The pipeline's LoadImageFromFile would decode the 30000x30000 PNG with no limit: its header is read first."""
     det = world['inputs'] / 'det'
     out = tmp_path / 'out'
     code, lines = run_tool('browse_dataset', [
@@ -378,7 +382,8 @@ def test_browse_dataset_says_a_missing_image_in_one_line_in_every_mode(world, mo
         f'test_dataloader.dataset.data_root={det}/', 'test_dataloader.dataset.ann_file=ann.json',
         'test_dataloader.dataset.data_prefix.img=img/'], capsys)
     errors = [l for l in lines if l.startswith('error:')]
-    assert len(errors) == 1 and 'gone.jpg: no such file' in errors[0] and errors[0].endswith('(skipped)'), lines
+    assert len(errors) == 2 and all(e.endswith('(skipped)') for e in errors), lines
+    assert 'gone.jpg: no such file' in errors[0] and 'bomb.png: 30000x30000 is 900 MP, above the limit' in errors[1]
     assert code == 1
     check_outputs(out, {'a.jpg'})
 

@@ -31,6 +31,9 @@ def parse_args(argv=None):
     p.add_argument('--out-dir', help='write the pictures here')
     p.add_argument('--not-show', action='store_true', help='do not open a window')
     p.add_argument('--seed', type=int, default=0, help='seed of the random transforms (default 0)')
+    from ..core.images import DEFAULT_MAX_PIXELS
+    p.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f'refuse, from its header, a picture of more pixels than this (default {DEFAULT_MAX_PIXELS})')
     add_cfg_options(p)
     return p.parse_args(argv)
 
@@ -58,7 +61,9 @@ def main(argv=None):
         ensure_writable_dir(args.out_dir)
     random.seed(args.seed)
     np.random.seed(args.seed)
-    browser = DatasetBrowser(load_config(args.config, args.cfg_options), args.phase)
+    if args.max_pixels < 1:
+        raise UserError(f'--max-pixels {args.max_pixels}: must be positive')
+    browser = DatasetBrowser(load_config(args.config, args.cfg_options), args.phase, max_pixels=args.max_pixels)
     count = min(args.show_number, len(browser))
     written = failed = 0
     for index in progress(range(count), count, args.mode):

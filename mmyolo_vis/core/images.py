@@ -172,17 +172,33 @@ class quiet_opencv:
         cv2.utils.logging.setLogLevel(self.level)
 
 
-def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:
+def read_bytes(path: str) -> bytes:
     try:
         with open(path, 'rb') as f:
-            data = f.read()
+            return f.read()
     except FileNotFoundError:
         raise UserError(f'{path}: no such file') from None
     except IsADirectoryError:
         raise UserError(f'{path}: is a folder, not an image') from None
     except OSError as e:
         raise UserError(f'{path}: cannot read ({e.strerror})') from None
-    return decode_image(data, path, max_pixels, hint)
+
+
+def read_image(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS, hint: str = '') -> np.ndarray:
+    return decode_image(read_bytes(path), path, max_pixels, hint)
+
+
+def check_image_file(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    """For a picture another library will decode (a dataset pipeline's LoadImageFromFile): there, readable
+    from its header, and not above ``max_pixels``; the same one-line errors as ``read_image``."""
+    data = read_bytes(path)
+    if not data:
+        raise UserError(f'{path}: the file is empty')
+    size = pixel_size(data)
+    if size is None:
+        raise UserError(f'{path}: not a readable image (corrupt, or a format whose size cannot be read before '
+                        'decoding: convert it to PNG, JPEG or TIFF)')
+    check_pixels(size, path, max_pixels)
 
 
 def swap_rb(img: np.ndarray) -> np.ndarray:

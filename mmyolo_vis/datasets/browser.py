@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import UserError, first_line
-from ..core.images import read_image, swap_rb, to_bgr_uint8
+from ..core.images import DEFAULT_MAX_PIXELS, check_image_file, read_image, swap_rb, to_bgr_uint8
 from ..vis.visualizer import HeatmapVisualizer
 
 MODES = ('original', 'transformed', 'concat', 'pipeline')
@@ -64,7 +64,8 @@ def _boxes_of(results: dict):
 
 
 class DatasetBrowser:
-    def __init__(self, cfg, phase: str = 'train', panel_size: int = 400):
+    def __init__(self, cfg, phase: str = 'train', panel_size: int = 400, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+        self.max_pixels = max_pixels
         self.dataset, self.transforms = build_dataset(cfg, phase)
         if not self.transforms:
             raise UserError(f'the {phase} dataset has no pipeline to show')
@@ -88,6 +89,8 @@ class DatasetBrowser:
         place, so draw a step before asking for the next. Stops early if a transform drops the sample."""
         results = self.data_info(index)
         path = results.get('img_path', f'sample {index}')
+        if 'img_path' in results:  # the pipeline's loader decodes with no pixel limit: the header is read first
+            check_image_file(path, self.max_pixels)
         for t in self.transforms:
             try:
                 results = t(results)
@@ -117,7 +120,7 @@ class DatasetBrowser:
 
     def original(self, index: int) -> np.ndarray:
         info = self.dataset.get_data_info(index)
-        img = read_image(info['img_path'])
+        img = read_image(info['img_path'], self.max_pixels)
         inst = [i for i in info.get('instances', []) if not i.get('ignore_flag', 0)]
         boxes = np.array([i['bbox'] for i in inst], np.float32).reshape(-1, 4)
         labels = np.array([i['bbox_label'] for i in inst], int)
