@@ -360,6 +360,17 @@ def test_a_bad_run_says_one_line_and_writes_nothing(world, case, capsys, tmp_pat
     assert left == [], left
 
 
+@pytest.mark.parametrize('tool', list(TOOLS))
+def test_a_bad_option_is_one_line(tool, capsys):
+    """argparse's own error, in one line (not the whole usage, which every rank of a distributed run printed)."""
+    with pytest.raises(SystemExit) as e:
+        TOOLS[tool](['--no-such-option'])
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert err.count('\n') == 1 and err.startswith('error: ') and err.rstrip().endswith('--help)'), err
+    assert 'the following arguments are required' in err or '--no-such-option' in err, err
+
+
 def test_every_tool_is_in_the_table():
     """A tool added to apps/ without a row here fails: the table is where it inherits the checks."""
     apps = {p.stem for p in (ROOT / 'mmyolo_vis/apps').glob('*.py')} - {'__init__', 'cli'}

@@ -5,14 +5,14 @@ import argparse
 import logging
 
 from ..detection.cams import METHODS
-from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, print_model_preview,
-                  run_main, run_per_source, setup_logging)
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs,
+                  print_model_preview, run_main, run_per_source, setup_logging)
 
 logger = logging.getLogger('mmyolo_vis')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description='Box-level activation maps (Grad-CAM, AblationCAM, D-RISE, ...) '
+    p = ArgumentParser(description='Box-level activation maps (Grad-CAM, AblationCAM, D-RISE, ...) '
                                             'of a YOLO-family detector: one map per detected box.')
     add_common_args(p)
     p.add_argument('--method', default='gradcam', choices=METHODS,

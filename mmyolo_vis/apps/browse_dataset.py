@@ -13,12 +13,12 @@ import numpy as np
 
 from ..core.errors import SettingsError, UserError
 from ..core.progress import progress
-from .cli import fail, run_main, setup_logging
+from .cli import ArgumentParser, fail, run_main, setup_logging
 
 
 def parse_args(argv=None):
     from .cli import add_cfg_options
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     p.add_argument('--phase', choices=['train', 'val', 'test'], default='train')
     p.add_argument('--mode', choices=['original', 'transformed', 'concat', 'pipeline'], default='transformed',

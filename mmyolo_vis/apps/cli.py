@@ -15,6 +15,14 @@ logger = logging.getLogger('mmyolo_vis')
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a bad argument said in one line (argparse prints the whole usage first: on every rank of
+    a distributed run, a screen of it); ``--help`` shows the usage as before."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f'error: {message} (see {self.prog} --help)\n')
+
+
 def add_cfg_options(parser: argparse.ArgumentParser):
     """``--cfg-options key=value ...`` as every OpenMMLab tool has it (mmengine's DictAction), with a word
     that is not ``key=value`` refused as an argument error instead of DictAction's traceback."""
@@ -55,7 +63,7 @@ def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
 
 def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
     """The arguments of tools/train.py and tools/test.py (MMEngine's Runner)."""
-    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     if checkpoint:
         p.add_argument('checkpoint', help='checkpoint file')

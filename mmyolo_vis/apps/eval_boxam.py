@@ -17,12 +17,12 @@ import argparse
 import numpy as np
 
 from ..core.progress import progress
-from .cli import run_main, setup_logging
+from .cli import ArgumentParser, run_main, setup_logging
 
 
 def parse_args(argv=None):
     from .cli import add_cfg_options
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--methods', nargs='+', default=['gradcam'])

@@ -9,12 +9,12 @@ grown by --tolerance px (15 by default; "strict": 0 px); energy: the share of th
 import argparse
 
 from ..core.progress import progress
-from .cli import run_main, setup_logging
+from .cli import ArgumentParser, run_main, setup_logging
 
 
 def main(argv=None):
     from ..classification.methods import METHODS
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--data-root', default='data/shapes_cls')

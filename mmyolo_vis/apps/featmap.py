@@ -5,14 +5,14 @@ import argparse
 import logging
 
 from ..vis.reduce import check_display, parse_channel_reduction
-from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, print_model_preview,
-                  run_main, run_per_source, setup_logging)
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs,
+                  print_model_preview, run_main, run_per_source, setup_logging)
 
 logger = logging.getLogger('mmyolo_vis')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         description='Draw the feature maps of any layers of an MMYOLO / MMDetection detector over the image.')
     add_common_args(p)
     p.add_argument('--out-file', help='output picture path (one input image only)')

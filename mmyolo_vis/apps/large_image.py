@@ -10,14 +10,14 @@ import numpy as np
 from ..large.demo import MAX_OUTPUT_SIDE
 from ..large.reader import open_large, thumbnail
 from ..large.sliced import MERGE_METRICS, MERGE_TYPES, check_merge, check_slicing
-from .cli import (EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs, run_main,
-                  run_per_source, setup_logging)
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_common_args, build_runner, check_common_args, plan_inputs,
+                  run_main, run_per_source, setup_logging)
 
 logger = logging.getLogger('mmyolo_vis')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description='Detect small objects in large images by sliced inference.')
+    p = ArgumentParser(description='Detect small objects in large images by sliced inference.')
     add_common_args(p)
     p.add_argument('--patch-size', type=int, default=640, help='patch side in pixels (default 640)')
     p.add_argument('--patch-overlap-ratio', type=float, default=0.25, help='overlap of neighbouring patches (default 0.25)')

@@ -16,10 +16,11 @@ import argparse
 from pathlib import Path
 
 from ..datasets.shapes import CLASSES, generate_classification_scene, generate_classification_split
+from .cli import ArgumentParser
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out_dir', nargs='?', help='root of the set (not with --scene)')
     p.add_argument('--scene', help='write one picture with a shape of each of --classes here instead')
     p.add_argument('--classes', nargs='+', choices=CLASSES, default=['circle', 'star'])

@@ -10,10 +10,11 @@ import argparse
 from pathlib import Path
 
 from ..datasets.shapes import generate_large_scene, generate_scene, generate_split
+from .cli import ArgumentParser
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out_dir', help='dataset root: writes images/{train,val}/ and annotations/{train,val}.json')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--num-train', type=int, default=1600)

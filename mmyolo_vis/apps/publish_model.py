@@ -6,11 +6,13 @@ with ``weights_only=True``: the (EMA) weights plus ``meta.dataset_meta`` (class 
 """
 import argparse
 
+from .cli import ArgumentParser
+
 import torch
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('src', help='training checkpoint written by MMEngine (full pickle: only your own files)')
     p.add_argument('dst', help='published checkpoint')
     args = p.parse_args(argv)

@@ -6,13 +6,13 @@ import argparse
 
 from ..core.errors import UserError
 from ..core.images import DEFAULT_MAX_PIXELS
-from .cli import (EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, logger, plan_inputs,
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_cfg_options, build_runner, check_common_args, logger, plan_inputs,
                   print_model_preview, run_main, run_per_source, setup_logging)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ..classification.methods import METHODS
-    p = argparse.ArgumentParser(description='Class activation maps (Grad-CAM, LayerCAM, EigenCAM, ...) of an '
+    p = ArgumentParser(description='Class activation maps (Grad-CAM, LayerCAM, EigenCAM, ...) of an '
                                             'MMPretrain image classifier, CNN or ViT.')
     p.add_argument('img', nargs='+', help='image file(s), folder(s) (searched recursively) or http(s) URL(s)')
     p.add_argument('config', help='config file, or a packaged one such as mmpretrain::resnet/resnet18_8xb32_in1k.py')

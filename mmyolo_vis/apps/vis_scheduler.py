@@ -9,12 +9,12 @@ import os
 import sys
 
 from ..core.errors import UserError
-from .cli import run_main, setup_logging
+from .cli import ArgumentParser, run_main, setup_logging
 
 
 def parse_args(argv=None):
     from .cli import add_cfg_options
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file (or mmyolo::path/to/config.py)')
     p.add_argument('--parameter', choices=['lr', 'momentum', 'wd'], default='lr')
     p.add_argument('--dataset-size', type=int, help='training set size (skips building the dataset)')
