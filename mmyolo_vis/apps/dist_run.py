@@ -27,12 +27,13 @@ def fail(message: str, code: int) -> int:
 
 def port_in_use(addr: str, port: int) -> bool:
     """Whether ``addr:port`` has a listener (a socket in TIME_WAIT does not count, as for torch's store)."""
+    import errno
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((addr if addr not in ('localhost',) else '127.0.0.1', port))
-        except OSError:
-            return True
+            s.bind((addr, port))
+        except OSError as e:  # another error (an address not of this machine, ...): torchrun will say it
+            return e.errno == errno.EADDRINUSE
     return False
 
 
