@@ -65,9 +65,9 @@ def main(argv=None) -> int:
     except ChildFailedError as e:
         code, line = exit_code_of(e.failures)
         return fail(line, code) if line else code
-    except (KeyboardInterrupt, SignalException) as e:
+    except (KeyboardInterrupt, SignalException) as e:  # Ctrl-C: the ranks have said 'interrupted' themselves
         import signal
-        if isinstance(e, SignalException) and e.sigval not in (signal.SIGINT, signal.SIGTERM):
+        if isinstance(e, SignalException) and e.sigval != signal.SIGINT:
             return fail(f'stopped by signal {e.sigval.name}', 128 + int(e.sigval))
         return EXIT_INTERRUPTED
     except Exception as e:  # the rendezvous store cannot start (a port taken meanwhile), and the like
