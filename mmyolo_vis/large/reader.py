@@ -215,7 +215,8 @@ class _StripStream:
         itemsize = np.dtype(page.dtype).itemsize
         row_bytes = reader.shape[1] * reader.channels * itemsize
         if (row_bytes * strip_rows <= reader.STREAM_BYTES or compression not in (1, 8, 32946)
-                or predictor not in (1, 2) or np.dtype(page.dtype).kind not in 'ui'):
+                or predictor not in (1, 2) or np.dtype(page.dtype).kind not in 'ui'
+                or int(page.bitspersample) != 8 * itemsize):  # packed 1/12-bit samples: tifffile decodes them
             return None
         return cls(reader, index, strip_rows, compression, predictor, row_bytes)
 
