@@ -74,3 +74,34 @@ def test_finds_the_objects_of_the_demo_scene(name, demo_scene):
         found += bool(ious) and max(ious) >= 0.5
     assert found >= must_find, f'{name}: {found} of 6 objects found'
     assert np.all(boxes[:, 2] <= 640 + 1) and np.all(boxes[:, 3] <= 480 + 1)
+
+
+@pytest.mark.parametrize('name', ['fcos', 'faster_rcnn'])
+def test_sliced_inference_on_a_crop_of_the_large_scene(name, tmp_path):
+    """large_image_demo's slicing with an MMDetection model (keep-ratio resize, bottom/right padding): the
+    12-40 px shapes of a 1280x960 crop of the large scene, patch 320 = the training input, land on their
+    ground truth in the crop's pixels (AP50)."""
+    from mmyolo_vis.core.images import read_image
+    from mmyolo_vis.engine.evaluation import coco_ap
+    from mmyolo_vis.large.demo import LargeImageDemo, coco_results
+    from mmyolo_vis.large.reader import ArrayReader
+    from mmyolo_vis.models.detector import ModelRunner
+    config = MODELS[name][0]
+    runner = ModelRunner(str(ROOT / config), str(_checkpoint(name)), 'cpu')
+    w, h = 1280, 960
+    image = np.ascontiguousarray(read_image(str(ROOT / 'demo/large_scene.jpg'))[:h, :w])
+    coco = json.loads((ROOT / 'demo/large_scene.json').read_text())
+    inside = [a for a in coco['annotations']
+              if a['bbox'][0] + a['bbox'][2] <= w and a['bbox'][1] + a['bbox'][3] <= h]
+    assert len(inside) == 12
+    coco['annotations'] = inside
+    coco['images'] = [dict(coco['images'][0], width=w, height=h)]
+    ann = tmp_path / 'crop.json'
+    ann.write_text(json.dumps(coco))
+    demo = LargeImageDemo(runner, patch_size=320, overlap=0.25, batch_size=4, score_thr=0.05)
+    merged, unmerged, windows = demo.detect(ArrayReader(image))
+    assert len(windows) == 20 and len(unmerged) >= len(merged)
+    image_id = coco['images'][0]['id']
+    sliced = coco_ap(str(ann), coco_results(merged, image_id))['AP50']
+    print(f'{name}: large-scene crop AP50, sliced {sliced:.3f}')
+    assert sliced >= 0.7
