@@ -15,10 +15,14 @@ def main(argv=None):
     p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('src', help='training checkpoint written by MMEngine (full pickle: only your own files)')
     p.add_argument('dst', help='published checkpoint')
+    p.add_argument('--half', action='store_true',
+                   help='store floating-point tensors as float16 (half the size; loading casts them back)')
     args = p.parse_args(argv)
     ckpt = torch.load(args.src, map_location='cpu', weights_only=False)
     # MMEngine's EMAHook swaps the EMA weights into "state_dict" when it saves.
     state = {k: v.contiguous() for k, v in ckpt['state_dict'].items() if not k.startswith('data_preprocessor')}
+    if args.half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     meta = ckpt.get('meta', {})
     ds = meta.get('dataset_meta', {})
     dataset_meta = dict(classes=list(ds['classes']))

@@ -31,12 +31,20 @@ class LetterboxMeta:
     def from_metainfo(cls, meta: dict) -> 'LetterboxMeta':
         ori_h, ori_w = meta['ori_shape'][:2]
         img_h, img_w = meta['img_shape'][:2]
-        top = bottom = left = right = 0.0
-        if meta.get('pad_param') is not None and len(meta['pad_param']) == 4:
-            top, bottom, left, right = (float(v) for v in meta['pad_param'])
         input_hw = tuple(meta.get('batch_input_shape') or meta.get('pad_shape', (img_h, img_w))[:2])
-        return cls((int(ori_h), int(ori_w)), (int(input_hw[0]), int(input_hw[1])),
-                   (top, left, img_h - top - bottom, img_w - left - right))
+        input_hw = (int(input_hw[0]), int(input_hw[1]))
+        if meta.get('pad_param') is not None and len(meta['pad_param']) == 4:  # MMYOLO: padded around
+            top, bottom, left, right = (float(v) for v in meta['pad_param'])
+            return cls((int(ori_h), int(ori_w)), input_hw, (top, left, img_h - top - bottom, img_w - left - right))
+        # MMDetection: the picture sits at the top left. Its Pad transform (YOLOX's and RTMDet's test
+        # pipelines) sets img_shape to the *padded* size, so the resized picture's size comes from
+        # scale_factor (Resize stores new size / old size, exactly), bounded by img_shape.
+        content_h, content_w = float(img_h), float(img_w)
+        scale_factor = meta.get('scale_factor')
+        if scale_factor is not None and len(scale_factor) >= 2:
+            content_w = min(content_w, float(round(ori_w * float(scale_factor[0]))))
+            content_h = min(content_h, float(round(ori_h * float(scale_factor[1]))))
+        return cls((int(ori_h), int(ori_w)), input_hw, (0.0, 0.0, content_h, content_w))
 
     def image_to_feature_affine(self, feat_hw: tuple[int, int]) -> np.ndarray:
         """2x3 matrix taking an original-image pixel (x, y) to feature-map coordinates (j, i).
