@@ -48,7 +48,8 @@ def test_every_method_explains_each_box_by_its_own_score(name):
         res = boxam.run(img)
         assert res.maps.shape == (2, 120, 200), (name, method)
         assert np.isfinite(res.maps).all() and res.maps.min() >= 0 and res.maps.max() <= 1, (name, method)
-        assert len(set(p for p, _, _ in boxam.last_targets)) == 2, (name, method)  # two different candidates
+        # two different targets (a sigmoid DETR may give one query two classes)
+        assert len(set((p, label) for p, label, _ in boxam.last_targets)) == 2, (name, method)
         with torch.no_grad():  # the model pytorch-grad-cam runs, on the picture, scores each target
             out = boxam.wrapper(inputs)
         values = np.array([float(out[0, p, label]) for p, label, _ in boxam.last_targets])
@@ -103,6 +104,20 @@ def test_an_unknown_detector_gets_one_line_naming_the_kinds():
     assert '\n' not in message and 'this model is a Module with Linear' in message
     for kind in ('MMYOLO heads', 'dense one-stage', 'two-stage', 'DETR family'):
         assert kind in message
+
+
+def test_drise_works_on_a_detector_of_no_known_kind():
+    """FoveaBox decodes its own way: the gradient methods refuse it in one line, D-RISE explains its final
+    detections (it needs only predictions)."""
+    from mmyolo_vis.detection.boxam import BoxAM
+    runner = small_runner('fovea')
+    with pytest.raises(UserError, match='this model is a FOVEA with FoveaHead .--method drise works on any'):
+        BoxAM(runner, 'gradcam')
+    boxam = BoxAM(runner, 'drise', score_thr=-1, topk=2, num_masks=4)
+    res = boxam.run(image())
+    assert res.maps.shape == (2, 120, 200) and np.isfinite(res.maps).all() and res.maps.max() > 0.99
+    assert [p for p, _, _ in boxam.last_targets] == [0, 1]  # the detections themselves, best first
+    assert np.abs(np.array([v for _, _, v in boxam.last_targets]) - res.scores).max() <= 1e-6
 
 
 @pytest.mark.parametrize('name', ['retinanet', 'faster_rcnn', 'dino'])

@@ -78,9 +78,13 @@ class BoxAM:
                  ratio_channels_to_ablate: float = 1.0, num_masks: int = 1000, aug_smooth: bool = False,
                  eigen_smooth: bool = False, fast_ablation: bool = True):
         self.runner = runner
-        self.wrapper = build_scores(runner.model)  # checks the kind first
-        self.layer_names = list(target_layers or default_target_layers(runner.model))
-        layers, canonical = zip(*(resolve_layer(runner.model, n) for n in self.layer_names))
+        self.wrapper = build_scores(runner.model, method)  # checks the kind first
+        if target_layers or self.wrapper.kind != 'predictions':
+            self.layer_names = list(target_layers or default_target_layers(runner.model))
+        else:  # D-RISE on a detector of no known kind: no layer is looked at
+            self.layer_names = []
+        resolved = [resolve_layer(runner.model, n) for n in self.layer_names]
+        layers, canonical = [m for m, _ in resolved], [n for _, n in resolved]
         check_settings(ratio_channels_to_ablate, batch_size, num_masks, topk)
         self.class_ids = None
         if classes:

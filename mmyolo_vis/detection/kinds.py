@@ -8,6 +8,8 @@ scores model (``BoxScores`` interface) and default target layers of each kind:
 """
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn as nn
 
@@ -17,6 +19,9 @@ SUPPORTED = ('MMYOLO heads (YOLOv5, YOLOv6, YOLOv7, YOLOv8, YOLOX, RTMDet, PPYOL
              'heads decoded over priors (RetinaNet, FCOS, ATSS, GFL, TOOD, RTMDet, YOLOX); two-stage detectors '
              'with a standard or cascade RoI head (Faster, Mask, Cascade R-CNN); the DETR family (DETR, '
              'Conditional DETR, DAB-DETR, Deformable DETR, DINO)')
+
+
+_NECK_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def detector_kind(model: nn.Module) -> str:
@@ -38,11 +43,20 @@ def detector_kind(model: nn.Module) -> str:
     what = type(model).__name__ + (f' with {type(head).__name__}' if head is not None else
                                    f' with {type(getattr(model, "roi_head", None)).__name__}'
                                    if getattr(model, 'roi_head', None) is not None else '')
-    raise UserError(f'box activation maps support {SUPPORTED}; this model is a {what}')
+    raise UserError(f'box activation maps support {SUPPORTED}; this model is a {what} (--method drise works on '
+                    'any detector)')
 
 
-def build_scores(model: nn.Module) -> nn.Module:
-    kind = detector_kind(model)
+def build_scores(model: nn.Module, method: str | None = None) -> nn.Module:
+    """The scores model of the detector's kind; for D-RISE, which needs only predictions, any detector's
+    (its final detections, ``predictions.PredictionScores``) where the kind is unknown."""
+    try:
+        kind = detector_kind(model)
+    except UserError:
+        if method != 'drise':
+            raise
+        from .predictions import PredictionScores
+        return PredictionScores(model)
     if kind == 'yolo':
         from .scores import DetectorScores
         return DetectorScores(model)
@@ -98,7 +112,9 @@ def default_target_layers(model: nn.Module) -> list[str]:
         return yolo_layers(model)
     if not getattr(model, 'with_neck', False):
         raise UserError('this model has no neck: give --target-layers')
-    names = neck_output_layers(model)
+    names = _NECK_LAYERS.get(model)
+    if names is None:  # found once per model (a method grid or an evaluation builds many CAMs of it)
+        names = _NECK_LAYERS[model] = neck_output_layers(model)
     if not names:
         raise UserError('no module of this model\'s neck gives its outputs: give --target-layers')
     return names
