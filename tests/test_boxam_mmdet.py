@@ -58,7 +58,6 @@ def test_every_method_explains_each_box_by_its_own_score(name):
             grads = boxam.cam.cam.activations_and_grads.gradients
             assert len(grads) == len(boxam.layer_names)
             assert any(float(g.abs().sum()) > 0 for g in grads), (name, method)
-            assert res.maps.max() > 0, (name, method)  # not blank
 
 
 @pytest.mark.parametrize('name', ['retinanet', 'faster_rcnn'])
