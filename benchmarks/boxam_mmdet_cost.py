@@ -58,7 +58,7 @@ def kind_rows(kind, args, image):
     from mmyolo_vis.detection.cams import METHODS
     runner, thr, what = build(kind, args)
     cams = {m: BoxAM(runner, m, score_thr=thr, topk=args.boxes, batch_size=args.batch_size,
-                     num_masks=args.num_masks) for m in METHODS}
+                     num_masks=args.num_masks, ratio_channels_to_ablate=args.ratio) for m in METHODS}
     k = len(cams['gradcam'].run(image).boxes)
     for c in cams.values():  # warm up
         c.run(image)
@@ -73,7 +73,8 @@ def kind_rows(kind, args, image):
     print('|---|---|---|---|')
     print(f'| one inference | {best["inference"]:.3f} | - | 1.0 |')
     for m in METHODS:
-        extra = f' ({args.num_masks} masks)' if m == 'drise' else ''
+        extra = f' ({args.num_masks} masks)' if m == 'drise' else \
+            f' ({args.ratio:g} of the channels)' if m == 'ablationcam' and args.ratio < 1 else ''
         print(f'| {m}{extra} | {best[m]:.3f} | {best[m] / max(k, 1):.3f} | {best[m] / best["inference"]:.1f} |')
     return runner, cams['ablationcam']
 
@@ -106,6 +107,8 @@ def main():
     p.add_argument('--num-masks', type=int, default=500)
     p.add_argument('--repeats', type=int, default=2)
     p.add_argument('--score-thr', type=float, default=0.3, help='for trained checkpoints')
+    p.add_argument('--ratio', type=float, default=1.0, help='AblationCAM: share of channels to ablate')
+    p.add_argument('--kinds', nargs='+', default=list(DEFAULTS), choices=list(DEFAULTS))
     p.add_argument('--skip-versus', action='store_true', help="skip pytorch-grad-cam's AblationCAM (minutes)")
     for kind in DEFAULTS:
         p.add_argument(f'--{kind}-config')
@@ -114,7 +117,7 @@ def main():
     import torch
     print(f'torch threads {torch.get_num_threads()}')
     image = scene()
-    for kind in DEFAULTS:
+    for kind in args.kinds:
         _, ablation = kind_rows(kind, args, image)
         if kind == 'dense' and not args.skip_versus:
             versus_pytorch_grad_cam(ablation, image, args)
