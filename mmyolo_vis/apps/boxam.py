@@ -13,13 +13,15 @@ logger = logging.getLogger('mmyolo_vis')
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(description='Box-level activation maps (Grad-CAM, AblationCAM, D-RISE, ...) '
-                                            'of a YOLO-family detector: one map per detected box.')
+                                   'of an MMYOLO or MMDetection detector (YOLO families, dense one-stage, '
+                                   'two-stage and DETR-family heads): one map per detected box.')
     add_common_args(p)
     p.add_argument('--method', default='gradcam', choices=METHODS,
                    help="CAM method (default gradcam). gradcam, gradcam++ and xgradcam show the evidence for the "
                         "box's class; hirescam, layercam and eigengradcam show the box alone")
     p.add_argument('--target-layers', nargs='+', default=None,
-                   help='layers to explain (default: the neck outputs, every pyramid level)')
+                   help='layers to explain (default: the neck outputs, every pyramid level; for a DETR the '
+                        'multi-scale maps that enter its transformer)')
     p.add_argument('--topk', type=int, default=10, help='explain the k best boxes, -1 for all (default 10)')
     p.add_argument('--classes', nargs='+', help='only boxes of these class names')
     p.add_argument('--per-box', action='store_true', help='also write one picture per box')

@@ -14,7 +14,8 @@ from ..models.capture import capture
 from ..models.geometry import LetterboxMeta, align_to_image, to_input_coords
 from ..models.layers import resolve_layer
 from .cams import build_cam
-from .scores import BoxScoreTarget, DetectorScores, default_target_layers, match_priors
+from .kinds import build_scores, default_target_layers
+from .scores import BoxScoreTarget
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -77,9 +78,13 @@ class BoxAM:
                  ratio_channels_to_ablate: float = 1.0, num_masks: int = 1000, aug_smooth: bool = False,
                  eigen_smooth: bool = False, fast_ablation: bool = True):
         self.runner = runner
-        self.wrapper = DetectorScores(runner.model)  # checks the family first
-        self.layer_names = list(target_layers or default_target_layers(runner.model))
-        layers, canonical = zip(*(resolve_layer(runner.model, n) for n in self.layer_names))
+        self.wrapper = build_scores(runner.model, method)  # checks the kind first
+        if target_layers or self.wrapper.kind != 'predictions':
+            self.layer_names = list(target_layers or default_target_layers(runner.model))
+        else:  # D-RISE on a detector of no known kind: no layer is looked at
+            self.layer_names = []
+        resolved = [resolve_layer(runner.model, n) for n in self.layer_names]
+        layers, canonical = [m for m, _ in resolved], [n for _, n in resolved]
         check_settings(ratio_channels_to_ablate, batch_size, num_masks, topk)
         self.class_ids = None
         if classes:
@@ -120,11 +125,13 @@ class BoxAM:
         if not len(boxes):
             return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32))
         inputs = data['inputs']
-        with torch.no_grad():  # every prior's decoded score and box, from the detection pass's features
+        self.wrapper.prepare(data, feats)  # what the kind keeps from this pass (proposals, data samples)
+        with torch.no_grad():  # every candidate's decoded score and box, from the detection pass's features
             all_scores, all_boxes = self.wrapper.head(feats)
         boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
-        priors = match_priors(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
-                              torch.from_numpy(scores).to(all_scores.device))
+        priors = self.wrapper.match(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
+                                    torch.from_numpy(scores).to(all_scores.device))
+        self.last_targets = [(p, int(l), float(all_scores[0, p, l])) for p, l in zip(priors, labels)]
         gradients = self.method in GRADIENT_METHODS
         targets = [BoxScoreTarget(p, l, reach_every_layer=gradients) for p, l in zip(priors, labels)]
         # D-RISE and the methods that run the network once for every box take them all at once; the others

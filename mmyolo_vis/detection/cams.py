@@ -7,6 +7,10 @@ that builds a method for a detector (``build_cam``).
   level's head alone reruns, for a batch of ablated channels at a time, giving the changed score of every
   box of the image at once. Like pytorch-grad-cam's methods it is a BaseCAM subclass that overrides
   ``get_cam_weights``. Other target layers use ``cam.ablation.WholeNetworkAblationCAM``.
+- ``RerunAblationCAM``: the same for MMDetection's kinds (dense, two-stage, DETR), whose heads score every
+  box at once from all levels (a RoI head, a transformer): the backbone's outputs are kept from the image's
+  pass, and for a batch of ablated channels of a neck layer only the neck and the head rerun (the layer's
+  output becomes the batch of ablated copies), scoring every box of the image at once.
 - ``DRISE`` (Petsiuk et al., CVPR 2021): random masks, batched forward passes, no gradients; a mask's
   weight for a box is max over predictions of IoU x the prediction's score for the box's class.
 """
@@ -26,7 +30,7 @@ from ..cam.eigen import OrientedEigenCAM
 from ..cam.gradient import GRADIENT_METHODS
 from ..core.errors import UserError
 from ..core.progress import progress_bar
-from .scores import DetectorScores, box_iou
+from .scores import DetectorScores, box_iou  # DetectorScores: or any kinds.build_scores model
 
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 
@@ -126,6 +130,43 @@ class FastAblationCAM(BaseCAM):
         return without_float_noise(weights)
 
 
+class RerunAblationCAM(FastAblationCAM):
+    """AblationCAM for a target layer inside the neck of an MMDetection kind (see the module note): one rerun
+    of the neck and head per batch of ablated channels, for every box; the backbone runs once."""
+
+    def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+        backbone = self.model.backbone_feats  # this image's (batch of one), from the forward pass just made
+        if self.bar is None:
+            self._advance(0)  # the bar's total, from the activations of the image's pass alone
+        kept = self.activations_and_grads.activations
+        count = len(kept)  # the reruns below pass the activation hooks again: their copies are dropped
+        chosen = channels_to_ablate(activations[0], self.ratio)
+        weights = np.zeros((len(targets), activations.shape[1]), np.float32)
+        device = backbone[0].device
+        index = torch.tensor([t.prior for t in targets], device=device)
+        label = torch.tensor([t.label for t in targets], device=device)
+        with torch.no_grad():
+            original = self.model.from_backbone(backbone)[0, index, label]
+            for start in range(0, len(chosen), self.batch_size):
+                chans = torch.as_tensor(chosen[start:start + self.batch_size], device=device)
+                n = len(chans)
+
+                def ablate(module, inputs, output):  # copy i of the layer's output without channel chans[i]
+                    out = output.expand(n, *output.shape[1:]).clone() if len(output) == 1 else output.clone()
+                    out[torch.arange(n, device=device), chans] = 0
+                    return out
+                hook = target_layer.register_forward_hook(ablate)
+                try:
+                    scores = self.model.from_backbone(tuple(f.expand(n, *f.shape[1:]) for f in backbone))
+                finally:
+                    hook.remove()
+                drop = (original[None] - scores[:, index, label]) / (original[None] + 1e-7)  # (n, K)
+                weights[:, chans.cpu().numpy()] = drop.T.cpu().numpy()
+                del kept[count:]
+                self._advance(1)
+        return without_float_noise(weights)
+
+
 class DRISE:
     """Detector RISE: saliency of each target box from randomly masked inputs (no gradients)."""
 
@@ -157,7 +198,11 @@ class DRISE:
             n = min(self.batch_size, self.num_masks - done)
             masks = self.masks(n, h, w, gen)
             scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
-            ious = box_iou(boxes, pred_boxes)  # (n, K, N)
+            if pred_boxes.dim() == 4:  # one box per class (an R-CNN head): each target's class's boxes
+                ious = torch.stack([box_iou(boxes[k:k + 1], pred_boxes[:, :, labels[k]])[:, 0]
+                                    for k in range(len(boxes))], 1)  # (n, K, N)
+            else:
+                ious = box_iou(boxes, pred_boxes)  # (n, K, N)
             cls = scores.gather(2, labels[None, None, :].expand(n, scores.shape[1], len(labels)))  # (n, N, K)
             weight = (ious * cls.permute(0, 2, 1)).amax(dim=2).cpu()  # (n, K)
             sal += torch.einsum('nk,nhw->khw', weight, masks[:, 0])
@@ -189,8 +234,11 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         for layer, name in zip(target_layers, layer_names):
             if name.startswith('neck.out_layers'):
                 levels[id(layer)] = int(name.rsplit('.', 1)[-1])
-        if fast_ablation and len(levels) == len(target_layers):
+        in_neck = all(name.startswith('neck.') for name in layer_names)
+        if fast_ablation and model.kind == 'yolo' and len(levels) == len(target_layers):
             cam = FastAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate, levels)
+        elif fast_ablation and model.kind != 'yolo' and in_neck:
+            cam = RerunAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate)
         else:  # any other layer: pytorch-grad-cam's own, which reruns the whole network per channel batch
             cam = WholeNetworkAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate)
     elif method == 'eigencam':

@@ -48,7 +48,10 @@ def default_target_layers(model: nn.Module) -> list[str]:
 
 
 class DetectorScores(nn.Module):
-    """``forward(inputs) -> scores (B, N, C)``; ``decode`` also gives the boxes."""
+    """``forward(inputs) -> scores (B, N, C)``; ``decode`` also gives the boxes. The ``yolo`` kind of
+    ``kinds`` (the interface of ``base.BoxScores``)."""
+
+    kind = 'yolo'
 
     def __init__(self, detector: nn.Module):
         super().__init__()
@@ -57,6 +60,12 @@ class DetectorScores(nn.Module):
         self.neck_feats: tuple | None = None  # the last forward's neck outputs (for fast ablation)
         self._radius: dict = {}  # (level, channels) -> head_radius
         self.last_boxes: torch.Tensor | None = None
+
+    def prepare(self, data: dict, feats) -> None:
+        """Nothing to fix from the first pass: every prior is scored from the picture alone."""
+
+    def match(self, scores, boxes, det_boxes, det_labels, det_scores) -> list[int]:
+        return match_priors(scores, boxes, det_boxes, det_labels, det_scores)
 
     def features(self, inputs: torch.Tensor) -> tuple:
         feats = self.detector.backbone(inputs)
