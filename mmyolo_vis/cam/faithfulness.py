@@ -128,6 +128,16 @@ class Curves:
         return out
 
 
+def input_value_range(data_preprocessor) -> tuple:
+    """(low, high) per channel of the network input for pixel values 0 and 255, through an MMEngine data
+    preprocessor's normalisation (mean and std in the input's channel order); (0, 255) without one."""
+    if data_preprocessor is None or not getattr(data_preprocessor, '_enable_normalize', False):
+        return 0.0, 255.0
+    mean = data_preprocessor.mean.detach().float().reshape(-1).cpu()
+    std = data_preprocessor.std.detach().float().reshape(-1).cpu()
+    return (0 - mean) / std, (255 - mean) / std
+
+
 def _channel_values(value, image: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=image.dtype, device=image.device).reshape(-1, 1, 1).expand(image.shape[0], 1, 1)
 

@@ -25,6 +25,10 @@ class BoxMaps:
     labels: np.ndarray
     scores: np.ndarray
     maps: np.ndarray  # (K, H, W) in [0, 1], original-image pixels
+    # what a faithfulness measure needs to rerun the network on this picture (``detection.faithfulness``)
+    priors: list[int] | None = None  # each box's prior (its map's target)
+    inputs: torch.Tensor | None = None  # the network input (1, 3, h, w)
+    meta: LetterboxMeta | None = None
 
     def combined(self, norm_in_bbox: bool = False) -> np.ndarray:
         """One map for the picture: the max over boxes (each normalised inside its box with norm_in_bbox)."""
@@ -117,9 +121,9 @@ class BoxAM:
         inst, meta, feats = self.detections(data)
         boxes = inst.bboxes.float().cpu().numpy()
         labels, scores = inst.labels.cpu().numpy(), inst.scores.float().cpu().numpy()
-        if not len(boxes):
-            return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32))
         inputs = data['inputs']
+        if not len(boxes):
+            return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32), [], inputs, meta)
         with torch.no_grad():  # every prior's decoded score and box, from the detection pass's features
             all_scores, all_boxes = self.wrapper.head(feats)
         boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
@@ -151,7 +155,7 @@ class BoxAM:
                             'boxes of one class get much the same map (the evidence for the class); for the map of '
                             'one box alone use --method hirescam or layercam', self.method)
         return BoxMaps(boxes, labels, scores, align_maps(maps_in[0] if len(maps_in) == 1 else np.concatenate(maps_in),
-                                                         meta))
+                                                         meta), priors, inputs, meta)
 
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""
