@@ -1,0 +1,55 @@
+"""--metrics in eval_boxam.py / eval_cls_cam.py and --faithfulness in the demos (issue 22)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+SHAPES_CONFIG = str(ROOT / 'configs/yolov5/yolov5_n_shapes.py')
+SHAPES_CKPT = str(ROOT / 'checkpoints/yolov5_n_shapes.pth')
+FAST = ['--steps', '10', '--every', '5']  # 3 points a curve: the default protocol (100 / 10) is tested in test_faithfulness
+
+
+@pytest.fixture(scope='module')
+def shapes_root(tmp_path_factory):
+    from mmyolo_vis.datasets.shapes import generate_split
+    root = tmp_path_factory.mktemp('faith_cli') / 'shapes'
+    generate_split(root, 'val', 1, seed=5, size_range=(256, 320))
+    return root
+
+
+def eval_boxam(capsys, *argv):
+    from mmyolo_vis.apps.eval_boxam import cli
+    return run_cli(cli, capsys, SHAPES_CONFIG, SHAPES_CKPT, *argv)
+
+
+def test_eval_boxam_metrics_give_columns_fields_and_baselines(capsys, shapes_root, tmp_path):
+    out = tmp_path / 'e.json'
+    code, stdout, err = eval_boxam(capsys, '--methods', 'hirescam', '--metrics', 'deletion', 'insertion', *FAST,
+                                   '--cfg-options', f'test_dataloader.dataset.data_root={shapes_root}/',
+                                   '--out-file', out)
+    assert code == 0, err
+    header = next(line for line in stdout.splitlines() if line.startswith('method'))
+    assert 'deletion' in header and 'insertion' in header and 'pointing' not in header and 'road' not in header
+    table = json.loads(out.read_text())
+    assert table['fractions'] == [0.0, 0.5, 1.0] and table['metrics'] == ['deletion', 'insertion']
+    rows = {r['method']: r for r in table['results']}
+    assert list(rows) == ['hirescam', 'random (baseline)', 'box (baseline)', 'gaussian (baseline)']
+    boxes = rows['hirescam']['boxes']
+    assert boxes > 0 and all(r['boxes'] == boxes for r in rows.values())  # the baselines on the same boxes
+    for r in rows.values():
+        assert 'pointing_game' not in r and 'road' not in r
+        assert r['deletion_curve'][0] == pytest.approx(1.0) and len(r['insertion_curve']) == 3
+        assert 0 <= r['insertion_auc'] <= 1.5
+    # the shipped detector depends on its box's pixels: hirescam beats the random map on both curves
+    assert rows['hirescam']['deletion_auc'] < rows['random (baseline)']['deletion_auc']
+    assert rows['hirescam']['insertion_auc'] > rows['random (baseline)']['insertion_auc']
+    assert rows['hirescam']['verdict'] == 'informative' and rows['hirescam']['seconds_per_box'] > 0
+
+
+def test_bad_metrics_and_protocol_are_one_line(capsys, tmp_path):
+    code, _, err = eval_boxam(capsys, '--metrics', 'pointing', 'faith')
+    assert code == 2 and '--metrics faith' in err and len(err.strip().splitlines()) == 1
+    code, _, err = eval_boxam(capsys, '--metrics', 'deletion', '--steps', '100', '--every', '7')
+    assert code == 2 and '--every 7' in err
