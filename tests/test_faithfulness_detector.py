@@ -50,7 +50,9 @@ def test_deletion_changes_the_ranked_pixels_of_the_picture_only(tiny_runner, exp
     decode = boxam.wrapper.decode
     monkeypatch.setattr(boxam.wrapper, 'decode', lambda x: (seen.append(x.clone()), decode(x))[1])
     box_map = baseline_maps('box', res.maps.shape[1:], res.boxes[:1])
+    kept = len(boxam.cam.cam.activations_and_grads.activations)
     rows = faith.measure(res, box_map, res.boxes[:1], [0], ['deletion', 'insertion'])
+    assert len(boxam.cam.cam.activations_and_grads.activations) == kept  # the CAM's hooks never saw them
     assert rows[0]['deletion'][0] == pytest.approx(1.0) and len(rows[0]['deletion']) == 3
     assert 0 <= rows[0]['deletion_auc'] <= 1.5 and rows[0]['insertion_auc'] >= 0
     pictures = torch.cat(seen)

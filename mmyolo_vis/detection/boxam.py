@@ -157,6 +157,13 @@ class BoxAM:
         return BoxMaps(boxes, labels, scores, align_maps(maps_in[0] if len(maps_in) == 1 else np.concatenate(maps_in),
                                                          meta), priors, inputs, meta)
 
+    def release(self):
+        """Take this CAM's hooks off the model (a run that builds one BoxAM per method on one model: the hooks
+        of a CAM no longer used would keep the activations of every later forward pass)."""
+        hooks = getattr(getattr(self.cam, 'cam', None), 'activations_and_grads', None)
+        if hooks is not None:
+            hooks.release()
+
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""
         if key not in self.said:

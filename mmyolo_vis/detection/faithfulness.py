@@ -19,6 +19,7 @@ import torch
 
 from ..cam.faithfulness import (BASELINES, Protocol, baseline_maps, faithfulness_curves, input_value_range,
                                 ranking)
+from ..models.capture import without_forward_hooks
 from ..models.geometry import maps_to_input, to_input_coords
 from .scores import BoxScoreTarget, DetectorScores, box_iou
 
@@ -80,7 +81,8 @@ class DetectorFaithfulness:
             clip = torch.tensor([left, top, left + cw, top + ch], dtype=torch.float32)
 
         def score(images):
-            scores, boxes = self.wrapper.decode(images)  # (B, N, C), (B, N, 4)
+            with without_forward_hooks(self.wrapper):  # the CAMs' hooks would keep every perturbed picture's
+                scores, boxes = self.wrapper.decode(images)  # (B, N, C), (B, N, 4)
             if clip is not None:
                 c = clip.to(boxes)
                 boxes = torch.maximum(torch.minimum(boxes, c[[2, 3, 2, 3]]), c[[0, 1, 0, 1]])
@@ -115,8 +117,9 @@ class DetectorFaithfulness:
                 row.update(one)
         if 'road' in metrics:
             targets = [BoxScoreTarget(res.priors[i], res.labels[i]) for i in which]
-            values = road_combined(self.wrapper, res.inputs, road_maps(in_maps, valid, self.protocol.seed), targets,
-                                   self.road_percentiles, self.batch_size, self.protocol.seed)
+            with without_forward_hooks(self.wrapper):
+                values = road_combined(self.wrapper, res.inputs, road_maps(in_maps, valid, self.protocol.seed), targets,
+                                       self.road_percentiles, self.batch_size, self.protocol.seed)
             for row, v in zip(rows, values):
                 row['road'] = float(v)
         return rows
