@@ -53,3 +53,27 @@ def test_bad_metrics_and_protocol_are_one_line(capsys, tmp_path):
     assert code == 2 and '--metrics faith' in err and len(err.strip().splitlines()) == 1
     code, _, err = eval_boxam(capsys, '--metrics', 'deletion', '--steps', '100', '--every', '7')
     assert code == 2 and '--every 7' in err
+
+
+def test_boxam_demo_faithfulness_of_several_methods(capsys, tiny_checkpoint, tmp_path):
+    from conftest import TINY_CONFIG, make_image
+    from mmyolo_vis.apps.boxam import cli
+    img = make_image(tmp_path / 'scene.jpg', 200, 120, seed=4)
+    code, _, err = run_cli(cli, capsys, img, TINY_CONFIG, tiny_checkpoint, '--device', 'cpu', '--out-dir', tmp_path / 'out',
+                           '--score-thr', '0', '--topk', '2', '--method', 'hirescam', 'drise', '--num-masks', '8',
+                           '--faithfulness', 'deletion', 'insertion', 'road', '--road-percentiles', '50', *FAST)
+    assert code == 0, err
+    assert err.count('(random map: del ') == 2  # one summary line per method
+    report = json.loads((tmp_path / 'out/scene_faithfulness.json').read_text())
+    assert report['fractions'] == [0.0, 0.5, 1.0] and report['road_percentiles'] == [50]
+    assert len(report['boxes']) == 2
+    for box in report['boxes']:
+        assert set(box['methods']) == {'hirescam', 'drise'} and set(box['baselines']) == {'random', 'box', 'gaussian'}
+        for one in [*box['methods'].values(), *box['baselines'].values()]:
+            assert len(one['deletion']) == 3 and one['deletion'][0] == pytest.approx(1.0)
+            assert {'deletion_auc', 'insertion_auc', 'road'} <= set(one)
+    assert set(report['mean']) == {'hirescam', 'drise', 'random', 'box', 'gaussian'}
+    assert report['mean']['hirescam']['verdict'] in ('informative', 'partly', 'no better than random')
+    import cv2
+    picture = cv2.imread(str(tmp_path / 'out/scene.jpg'))
+    assert picture.shape[0] > 2 * 120 and picture.shape[1] > 2 * 200 * 0.5  # 2 methods x 2 boxes of panels

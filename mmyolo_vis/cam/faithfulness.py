@@ -229,3 +229,20 @@ def verdict(deletion: float | None, insertion: float | None, random_deletion: fl
     if not wins:
         return '-'
     return 'informative' if all(wins) else 'partly' if any(wins) else 'no better than random'
+
+
+def short_summary(row: dict) -> str:
+    """'del 0.12 ins 0.64' (and 'road 0.30') of one box's measures, for a panel title."""
+    parts = [f'{short} {row[key]:.2f}' for short, key in (('del', 'deletion_auc'), ('ins', 'insertion_auc'),
+                                                          ('road', 'road')) if row.get(key) is not None]
+    return ' '.join(parts)
+
+
+def mean_summary(rows: list[dict]) -> dict:
+    """The mean AUCs (and ROAD) over boxes."""
+    out = {}
+    for key in ('deletion_auc', 'insertion_auc', 'road'):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if values:
+            out[key] = float(np.mean(values))
+    return out
