@@ -77,3 +77,34 @@ def test_boxam_demo_faithfulness_of_several_methods(capsys, tiny_checkpoint, tmp
     import cv2
     picture = cv2.imread(str(tmp_path / 'out/scene.jpg'))
     assert picture.shape[0] > 2 * 120 and picture.shape[1] > 2 * 200 * 0.5  # 2 methods x 2 boxes of panels
+
+
+CNN = (str(ROOT / 'configs/classifiers/resnet18_tiny_shapes.py'), str(ROOT / 'checkpoints/resnet18_tiny_shapes.pth'))
+
+
+@pytest.fixture(scope='module')
+def cls_root(tmp_path_factory):
+    from mmyolo_vis.datasets.shapes import generate_classification_split
+    root = tmp_path_factory.mktemp('faith_cls')
+    generate_classification_split(root, 'val', 4, seed=12)
+    return root
+
+
+def test_eval_cls_cam_metrics(capsys, cls_root, tmp_path):
+    from mmyolo_vis.apps.eval_cls_cam import cli
+    out = tmp_path / 'c.json'
+    code, stdout, err = run_cli(cli, capsys, *CNN, '--data-root', cls_root, '--methods', 'hirescam', '--metrics',
+                                'pointing', 'deletion', 'insertion', 'road', '--road-percentiles', '50',
+                                '--out-file', out)  # the default protocol: 64 px pictures are cheap
+    assert code == 0, err
+    header = next(line for line in stdout.splitlines() if line.startswith('method'))
+    assert all(w in header for w in ('pointing', 'deletion', 'insertion', 'road', 'verdict')) and 'energy' not in header
+    rows = {r['method']: r for r in json.loads(out.read_text())}
+    assert list(rows) == ['hirescam', 'random (baseline)', 'box (baseline)', 'gaussian (baseline)']
+    for r in rows.values():
+        assert r['images'] == 4 and len(r['deletion_curve']) == 11 and r['deletion_curve'][0] == pytest.approx(1.0)
+        assert r['road'] is not None
+    # the shipped CNN is sure of its shapes and depends on them: hirescam beats the random map
+    assert rows['hirescam']['deletion_auc'] < rows['random (baseline)']['deletion_auc']
+    assert rows['hirescam']['insertion_auc'] > rows['random (baseline)']['insertion_auc']
+    assert rows['hirescam']['seconds_per_image'] > 0

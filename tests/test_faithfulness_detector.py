@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from conftest import make_image
-from mmyolo_vis.cam.faithfulness import Protocol, baseline_maps
+from mmyolo_vis.cam.faithfulness import Protocol, baseline_maps, road_maps
 from mmyolo_vis.core.images import read_image
-from mmyolo_vis.detection.faithfulness import DetectorFaithfulness, road_maps
+from mmyolo_vis.detection.faithfulness import DetectorFaithfulness
 from mmyolo_vis.detection.scores import box_iou
 from mmyolo_vis.models.geometry import maps_to_input, to_input_coords
 

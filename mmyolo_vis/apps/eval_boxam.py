@@ -123,7 +123,8 @@ def main(argv=None):
     from ..cam.faithfulness import BASELINES
     from ..detection.eval import score_boxes, summarise
     from ..models.detector import ModelRunner
-    from ..detection.faithfulness import DetectorFaithfulness, check_metrics
+    from ..cam.faithfulness import check_metrics
+    from ..detection.faithfulness import DetectorFaithfulness
     from .cli import faithfulness_protocol
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:

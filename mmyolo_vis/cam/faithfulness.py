@@ -22,6 +22,9 @@ Where this differs from ODAM's code, and why:
   point is measured (the black or blurred start), not assumed to be 0;
 - the perturbed pictures are batched: the points of one box, and of several boxes, go through the network
   together (ODAM runs one picture per forward pass).
+
+ROAD (Rong et al., ICML 2022) is pytorch-grad-cam's ``ROADCombined`` as it is (``road_combined``); the maps
+only get their ties broken (``road_maps``) and the imputer's noise a seed.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ import torch
 
 INSERTION_STARTS = ('black', 'blur')
 BASELINES = ('random', 'box', 'gaussian')
+METRICS = ('pointing', 'energy', 'deletion', 'insertion', 'road')  # what the evaluation tools measure
+ROAD_PERCENTILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)  # pytorch-grad-cam's ROADCombined default
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,14 @@ class Protocol:
     @property
     def fractions(self) -> np.ndarray:
         return self.step_points / self.steps
+
+
+def check_metrics(metrics) -> list[str]:
+    from ..core.errors import UserError
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise UserError(f'--metrics {" ".join(unknown)}: use some of {" ".join(METRICS)}')
+    return list(dict.fromkeys(metrics))
 
 
 def auc(fractions: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -246,3 +259,29 @@ def mean_summary(rows: list[dict]) -> dict:
         if values:
             out[key] = float(np.mean(values))
     return out
+
+
+def road_maps(maps: np.ndarray, valid: np.ndarray | None, seed: int = 0) -> np.ndarray:
+    """Maps for ROAD's percentile thresholds: equal values (a flat box, a blank level) told apart by seeded
+    noise far below any map's step, the pixels outside ``valid`` (the padding) below every map value."""
+    rng = np.random.default_rng(seed)
+    out = np.asarray(maps, np.float32) + 1e-5 * rng.random(maps.shape, dtype=np.float32)
+    if valid is not None:
+        out[:, ~valid] = -1.0
+    return out
+
+
+def road_combined(model, inputs: torch.Tensor, maps: np.ndarray, targets, percentiles=ROAD_PERCENTILES,
+                  batch_size: int = 16, seed: int = 0) -> np.ndarray:
+    """pytorch-grad-cam's ROADCombined ((LeRF - MoRF) / 2 of the target's score change, averaged over the
+    percentiles; higher is more faithful) of K maps (K, h, w) on one input (1, C, h, w)."""
+    from pytorch_grad_cam.metrics.road import ROADCombined
+    metric = ROADCombined(percentiles=list(percentiles))
+    out = []
+    with torch.random.fork_rng(devices=[]):  # the imputer's noise (torch.randn_like): seeded, so runs repeat
+        torch.manual_seed(seed)
+        for s in range(0, len(maps), batch_size):
+            n = len(maps[s:s + batch_size])
+            out.append(np.asarray(metric(inputs.expand(n, *inputs.shape[1:]), maps[s:s + n], targets[s:s + n],
+                                         model), np.float64).reshape(n))
+    return np.concatenate(out) if out else np.zeros(0)
