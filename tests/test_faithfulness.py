@@ -128,3 +128,14 @@ def test_baselines_and_auc():
     assert not np.array_equal(r1, r2)
     np.testing.assert_array_equal(r1, baseline_maps('random', (H, W), np.array([R1]), seed=0)[0])
     assert auc(np.linspace(0, 1, 11), np.linspace(0, 1, 11)) == pytest.approx(0.5)
+
+
+def test_no_score_to_lose_gives_no_curve():
+    def nothing(images):
+        return torch.full((len(images), 1), 1e-9)
+    curves = faithfulness_curves(torch.ones(3, H, W), region_mask(R1)[None], [1000], nothing, (0.0, 1.0))
+    one = curves.box(0)
+    assert one['deletion'] is None and one['insertion_auc'] is None  # not 1e-9 / 1e-9 ratios
+    from mmyolo_vis.cam.faithfulness import short_summary
+    assert short_summary(one) == 'del - ins -'
+    assert short_summary(dict(deletion_auc=0.123, insertion_auc=0.64)) == 'del 0.12 ins 0.64'

@@ -108,3 +108,23 @@ def test_eval_cls_cam_metrics(capsys, cls_root, tmp_path):
     assert rows['hirescam']['deletion_auc'] < rows['random (baseline)']['deletion_auc']
     assert rows['hirescam']['insertion_auc'] > rows['random (baseline)']['insertion_auc']
     assert rows['hirescam']['seconds_per_image'] > 0
+
+
+def test_vis_cam_faithfulness(capsys, tmp_path):
+    from mmyolo_vis.apps.vis_cam import cli
+    save = tmp_path / 'two.jpg'
+    code, _, err = run_cli(cli, capsys, ROOT / 'demo/shapes_two.jpg', *CNN, '--method', 'GradCAM', 'HiResCAM',
+                           '--target-category', 'circle', 'star', '--faithfulness', '--save-path', save)
+    assert code == 0, err
+    report = json.loads((tmp_path / 'two_faithfulness.json').read_text())
+    circle, star = report['categories']
+    assert circle['name'] == 'circle' and circle['probability'] > 0.9 and star['probability'] < 1e-3
+    for name in ('gradcam', 'hirescam'):
+        one = circle['methods'][name]
+        assert len(one['deletion']) == 11 and one['deletion'][0] == pytest.approx(1.0)
+        # the CNN is sure of the circle: its maps beat the random map on both curves
+        assert one['deletion_auc'] < circle['baselines']['random']['deletion_auc']
+        assert one['insertion_auc'] > circle['baselines']['random']['insertion_auc']
+        assert one['verdict'] == 'informative'
+        assert star['methods'][name]['deletion'] is None  # p = 0.00: nothing to lose, no made-up ratio
+    assert 'hirescam circle, del 0.' in err

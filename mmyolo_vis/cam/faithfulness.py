@@ -37,6 +37,7 @@ import torch
 INSERTION_STARTS = ('black', 'blur')
 BASELINES = ('random', 'box', 'gaussian')
 METRICS = ('pointing', 'energy', 'deletion', 'insertion', 'road')  # what the evaluation tools measure
+MIN_SCORE = 1e-3  # below this score on the untouched input there is nothing to lose: no curve (None)
 ROAD_PERCENTILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)  # pytorch-grad-cam's ROADCombined default
 
 
@@ -132,8 +133,14 @@ class Curves:
         return auc(self.fractions, self.insertion)
 
     def box(self, k: int) -> dict:
-        """One box's curves and AUCs, as plain numbers (for JSON)."""
+        """One box's curves and AUCs, as plain numbers (for JSON); None where the untouched input's score is
+        below ``MIN_SCORE`` (a class the model gives no probability: its ratios would be noise over noise)."""
         out = dict(fractions=[round(float(f), 4) for f in self.fractions])
+        if len(self.original) and not self.original[k] > MIN_SCORE:
+            for m in ('deletion', 'insertion'):
+                if getattr(self, m) is not None:
+                    out.update({m: None, f'{m}_auc': None})
+            return out
         if self.deletion is not None:
             out.update(deletion=[float(v) for v in self.deletion[k]], deletion_auc=float(self.deletion_auc()[k]))
         if self.insertion is not None:
@@ -246,8 +253,8 @@ def verdict(deletion: float | None, insertion: float | None, random_deletion: fl
 
 def short_summary(row: dict) -> str:
     """'del 0.12 ins 0.64' (and 'road 0.30') of one box's measures, for a panel title."""
-    parts = [f'{short} {row[key]:.2f}' for short, key in (('del', 'deletion_auc'), ('ins', 'insertion_auc'),
-                                                          ('road', 'road')) if row.get(key) is not None]
+    keys = (('del', 'deletion_auc'), ('ins', 'insertion_auc'), ('road', 'road'))
+    parts = [f'{short} {row[key]:.2f}' if row[key] is not None else f'{short} -' for short, key in keys if key in row]
     return ' '.join(parts)
 
 

@@ -54,8 +54,9 @@ def faithfulness_summary(rows: list[dict], metrics) -> dict:
     out = {}
     for m in ('deletion', 'insertion'):
         if m in metrics:
-            out[f'{m}_auc'] = float(np.mean([r[f'{m}_auc'] for r in rows])) if rows else None
-            out[f'{m}_curve'] = [float(v) for v in np.mean([r[m] for r in rows], 0)] if rows else None
+            measured = [r for r in rows if r.get(m) is not None]  # None: no probability to lose
+            out[f'{m}_auc'] = float(np.mean([r[f'{m}_auc'] for r in measured])) if measured else None
+            out[f'{m}_curve'] = [float(v) for v in np.mean([r[m] for r in measured], 0)] if measured else None
     if 'road' in metrics:
         out['road'] = float(np.mean([r['road'] for r in rows])) if rows else None
     return out
