@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 
 from ..detection.cams import METHODS
 from .cli import (EXIT_BAD_INPUT, add_common_args, add_faithfulness_args, build_runner, check_common_args,
@@ -81,7 +82,11 @@ def main(argv=None) -> int:
 
     def handle(source, out):
         image = source.load(args.max_pixels)
-        results = [b.run(image) for b in boxams]
+        results, seconds = [], []
+        for b in boxams:
+            start = time.perf_counter()
+            results.append(b.run(image))
+            seconds.append(time.perf_counter() - start)
         res = results[0]
         if not len(res.boxes):
             logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
@@ -89,7 +94,7 @@ def main(argv=None) -> int:
             write_rgb(out.picture, renderer.picture(image, None, res.boxes, res.labels, res.scores))
             return 1
         if faith is not None:
-            picture = faithfulness_picture(source, out, image, results)
+            picture = faithfulness_picture(source, out, image, results, seconds)
         elif len(results) > 1:  # one panel per method: the boxes' maps together
             picture = renderer.visualizer.arrange([[(m, renderer.picture(image, r.combined(args.norm_in_bbox), r.boxes,
                                                                           r.labels, r.scores))]
@@ -112,7 +117,7 @@ def main(argv=None) -> int:
             renderer.visualizer.show_image(picture, win_name=source.name)
         return 1 + (len(res.boxes) if args.per_box else 0)
 
-    def faithfulness_picture(source, out, image, results):
+    def faithfulness_picture(source, out, image, results, seconds):
         """Each box's map of each method measured (the box itself the reference), the baselines on the same
         boxes; one row of per-box panels per method, titled with the AUCs; the curves into the JSON."""
         from ..cam.faithfulness import mean_summary, short_summary, verdict
@@ -122,6 +127,8 @@ def main(argv=None) -> int:
         measured = {m: faith.measure(r, r.maps, r.boxes, which, faith_metrics) for m, r in zip(methods, results)}
         baselines = faith.baselines(res, res.boxes, which, faith_metrics)
         means = {name: mean_summary(rows) for name, rows in [*measured.items(), *baselines.items()]}
+        for m, t in zip(methods, seconds):  # the map's own time (all boxes at once where the method can)
+            means[m]['seconds_per_box'] = t / len(which)
         rand = means['random']
         for m in methods:
             logger.info('%s: %s, %s %s (random map: %s)', source.name, m, short_summary(means[m]),
