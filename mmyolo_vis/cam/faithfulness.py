@@ -221,7 +221,9 @@ def faithfulness_curves(image: torch.Tensor, saliency: np.ndarray, box_areas, sc
     if 'insertion' in raw:
         raw['insertion'][:, 0] = first_scores[1]
     jobs = [(m, k, j) for m in modes for k in range(k_boxes) for j in range(1, len(step_points))]
-    for s in range(0, len(jobs), batch_size):
+    from ..core.progress import progress_bar
+    starts = range(0, len(jobs), batch_size)  # a bar once it takes more than a few seconds
+    for s in progress_bar(len(starts), 'faithfulness', 'batch', iterable=starts, delay=3.0, leave=False):
         chunk = jobs[s:s + batch_size]
         batch = torch.stack([perturbed(m, k, int(step_points[j])) for m, k, j in chunk])
         with torch.no_grad():
