@@ -80,3 +80,13 @@ def test_road_runs_pytorch_grad_cams_classes_with_the_box_target(tiny_runner, ex
     assert all(np.isfinite(r['road']) and abs(r['road']) <= 1 for r in a)
     m = road_maps(np.zeros((1, 4, 5), np.float32), np.pad(np.ones((2, 5), bool), ((1, 1), (0, 0))))
     assert (m[0, [0, 3]] == -1).all() and len(np.unique(m[0, 1:3])) == 10  # padding last, no ties
+
+
+def test_drise_passes_leave_other_cams_hooks_alone(tiny_runner, explained):
+    from mmyolo_vis.detection.boxam import BoxAM
+    boxam, res = explained  # a hirescam whose hooks stay on the model
+    kept = len(boxam.cam.cam.activations_and_grads.activations)
+    BoxAM(tiny_runner, 'drise', None, score_thr=0.0, topk=2, num_masks=16, batch_size=8).run(
+        np.ascontiguousarray(np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)))
+    # the detection pass through the 3 target layers, not the 2 batches of masks as well
+    assert len(boxam.cam.cam.activations_and_grads.activations) == kept + len(boxam.layer_names)

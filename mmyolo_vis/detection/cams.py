@@ -26,6 +26,7 @@ from ..cam.eigen import OrientedEigenCAM
 from ..cam.gradient import GRADIENT_METHODS
 from ..core.errors import UserError
 from ..core.progress import progress_bar
+from ..models.capture import without_forward_hooks
 from .scores import DetectorScores, box_iou
 
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
@@ -156,7 +157,8 @@ class DRISE:
         while done < self.num_masks:
             n = min(self.batch_size, self.num_masks - done)
             masks = self.masks(n, h, w, gen)
-            scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
+            with without_forward_hooks(self.model):  # no hooks needed; other CAMs' would keep every masked pass
+                scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
             ious = box_iou(boxes, pred_boxes)  # (n, K, N)
             cls = scores.gather(2, labels[None, None, :].expand(n, scores.shape[1], len(labels)))  # (n, N, K)
             weight = (ious * cls.permute(0, 2, 1)).amax(dim=2).cpu()  # (n, K)
