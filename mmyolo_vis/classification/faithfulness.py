@@ -34,7 +34,7 @@ class ClassifierFaithfulness:
         cats = torch.as_tensor(list(categories)).long()
 
         def score(images):
-            with without_forward_hooks(self.model):  # the CAMs' hooks would keep every perturbed picture's
+            with without_forward_hooks(self.model):  # (CAM hooks would keep every batch's activations)
                 return torch.softmax(self.model(images), 1)[:, cats.to(images.device)]
         return score
 

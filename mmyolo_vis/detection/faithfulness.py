@@ -45,7 +45,7 @@ class DetectorFaithfulness:
             clip = torch.tensor([left, top, left + cw, top + ch], dtype=torch.float32)
 
         def score(images):
-            with without_forward_hooks(self.wrapper):  # the CAMs' hooks would keep every perturbed picture's
+            with without_forward_hooks(self.wrapper):  # (CAM hooks would keep every batch's activations)
                 scores, boxes = self.wrapper.decode(images)  # (B, N, C), (B, N, 4)
             if clip is not None:
                 c = clip.to(boxes)
