@@ -67,9 +67,14 @@ def test_eval_boxam_table_is_the_same_on_two_processes(folder):
     for n in (1, 2):
         out = folder / f'eval_{n}.json'
         res = run('tools/analysis_tools/eval_boxam.py', CONFIG, CHECKPOINT, '--methods', 'gradcam', '--min-size', '0',
-                  '--out-file', out, '--cfg-options', f'test_dataloader.dataset.data_root={folder}/shapes/', nproc=n)
+                  '--out-file', out, '--cfg-options', f'test_dataloader.dataset.data_root={folder}/shapes/',
+                  '--metrics', 'pointing', 'energy', 'deletion', '--steps', '10', '--every', '10', nproc=n)
         assert res.returncode == 0, res.stderr
         assert res.stdout.count('wrote ') == 1  # rank 0 alone writes the table
         tables[n] = json.loads(out.read_text())
-    assert tables[1]['results'][0]['boxes'] > 0
+        for row in tables[n]['results']:  # (issue 22) deletion AUCs gathered too; the timing is each run's own
+            assert row.pop('seconds_per_box', None) is None or row['method'] == 'gradcam'
+    assert tables[1]['results'][0]['boxes'] > 0 and tables[1]['results'][0]['deletion_auc'] is not None
+    assert [r['method'] for r in tables[1]['results']] == ['gradcam'] + [f'{b} (baseline)' for b in
+                                                                         ('random', 'box', 'gaussian')]
     assert tables[1] == tables[2]

@@ -61,6 +61,36 @@ def add_common_args(parser: argparse.ArgumentParser, score_thr: float = 0.3):
     add_launcher_arg(parser)
 
 
+def add_faithfulness_args(parser: argparse.ArgumentParser):
+    """The protocol of the deletion / insertion / ROAD measures (``cam.faithfulness``)."""
+    g = parser.add_argument_group('faithfulness (deletion, insertion, ROAD)')
+    g.add_argument('--steps', type=int, default=100,
+                   help='deletion / insertion: steps, each changing 1/steps of the reference box (default 100)')
+    g.add_argument('--every', type=int, default=10,
+                   help='deletion / insertion: score every N steps, and the start (default 10: 11 points)')
+    g.add_argument('--insertion-start', choices=('black', 'blur'), default='black',
+                   help='insertion starts from a black picture (default) or a blurred one')
+    g.add_argument('--road-percentiles', type=int, nargs='+', default=[10, 20, 30, 40, 50, 60, 70, 80, 90],
+                   help="ROAD: percentiles of the map removed (default pytorch-grad-cam's 10 .. 90)")
+    g.add_argument('--perturb-batch-size', type=int, default=16,
+                   help='perturbed pictures per forward pass (default 16)')
+    g.add_argument('--seed', type=int, default=0, help='seed of the random values, ties and random map (default 0)')
+
+
+def faithfulness_protocol(args):
+    """The checked protocol of ``add_faithfulness_args``' options (before the model loads)."""
+    from ..cam.faithfulness import Protocol
+    if args.perturb_batch_size < 1:
+        raise UserError(f'--perturb-batch-size {args.perturb_batch_size}: must be positive')
+    bad = [p for p in args.road_percentiles if not 0 < p < 100]
+    if bad:
+        raise UserError(f'--road-percentiles {" ".join(map(str, bad))}: use values between 1 and 99')
+    try:
+        return Protocol(args.steps, args.every, args.insertion_start, seed=args.seed)
+    except ValueError as e:
+        raise UserError(f'--steps {args.steps} --every {args.every}: {e}; e.g. --steps 100 --every 10') from None
+
+
 def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
     """The arguments of tools/train.py and tools/test.py (MMEngine's Runner)."""
     p = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -5,11 +5,16 @@
 
 Each picture's map is made for its object's class. Pointing game: the map's maximum inside the object's box
 grown by --tolerance px (15 by default; "strict": 0 px); energy: the share of the map's mass in the box.
+
+--metrics deletion insertion road (any subset of pointing energy deletion insertion road; default pointing
+energy): whether the classifier depends on the pixels each map ranks first, the whole input the reference
+(deletion and insertion AUC of the class probability, pytorch-grad-cam's ROADCombined), for each method and
+for three maps that know nothing of the model (a seeded random map, the object's box, a Gaussian on it).
 """
 import argparse
 
 from ..core.progress import progress
-from .cli import ArgumentParser, run_main, setup_logging
+from .cli import ArgumentParser, add_faithfulness_args, faithfulness_protocol, run_main, setup_logging
 
 
 def main(argv=None):
@@ -24,8 +29,15 @@ def main(argv=None):
     p.add_argument('--num-images', type=int, default=-1)
     p.add_argument('--device', default='cpu')
     p.add_argument('--out-file', help='also write the table as JSON')
+    p.add_argument('--metrics', nargs='+', default=['pointing', 'energy'],
+                   help='some of: pointing energy deletion insertion road (default: pointing energy)')
+    add_faithfulness_args(p)
     args = p.parse_args(argv)
     setup_logging()
+    from ..cam.faithfulness import check_metrics
+    metrics = check_metrics(args.metrics)
+    faith_metrics = [m for m in metrics if m in ('deletion', 'insertion', 'road')]
+    protocol = faithfulness_protocol(args) if faith_metrics else None
     from ..classification.cam import ClassifierCAM
     from ..classification.eval import accuracy, check_classes, evaluate, load_split
     from ..classification.methods import method_name
@@ -38,13 +50,35 @@ def main(argv=None):
         samples = samples[:args.num_images]
     runner = ClassifierRunner(args.config, args.checkpoint, args.device)
     check_classes(samples, runner.classes)
+    faith = None
+    if faith_metrics:
+        from ..classification.faithfulness import ClassifierFaithfulness
+        faith = ClassifierFaithfulness(runner, protocol, args.perturb_batch_size, args.road_percentiles)
     rows = [evaluate(ClassifierCAM(runner, m), samples, args.tolerance,
-                     lambda s, m=m: progress(s, len(s), m)) for m in methods]
+                     lambda s, m=m: progress(s, len(s), m), faith, faith_metrics) for m in methods]
+    if faith is not None:
+        from ..cam.faithfulness import verdict
+        from ..classification.eval import evaluate_baselines
+        rows += evaluate_baselines(runner, faith, samples, faith_metrics, lambda s: progress(s, len(s), 'baselines'))
+        rand = rows[-3]
+        for r in rows:
+            if r is not rand:
+                r['verdict'] = verdict(r.get('deletion_auc'), r.get('insertion_auc'), rand.get('deletion_auc'),
+                                       rand.get('insertion_auc'))
     print(f'accuracy {accuracy(runner, samples):.3f} on {len(samples)} images')
-    print(f'{"method":14}{"layers":28}{"images":>7}{"pointing":>10}{"strict":>8}{"energy":>8}')
+    columns = ([('pointing', 'pointing_game', 10), ('strict', 'pointing_game_strict', 8)] if 'pointing' in metrics
+               else []) + ([('energy', 'energy_in_box', 8)] if 'energy' in metrics else []) + \
+        [(name, key, 11) for name, key in (('deletion', 'deletion_auc'), ('insertion', 'insertion_auc'),
+                                           ('road', 'road')) if name in metrics]
+    extra = f'{"s/image":>9}  verdict' if faith is not None else ''
+    print(f'{"method":20}{"layers":28}{"images":>7}' + ''.join(f'{n:>{w}}' for n, _, w in columns) + extra)
     for r in rows:
-        print(f'{r["method"]:14}{r["layers"]:28}{r["images"]:7d}{r["pointing_game"]:10.3f}'
-              f'{r["pointing_game_strict"]:8.3f}{r["energy_in_box"]:8.3f}')
+        line = f'{r["method"]:20}{r["layers"]:28}{r["images"]:7d}'
+        line += ''.join(f'{r[k]:{w}.3f}' if r.get(k) is not None else f'{"-":>{w}}' for _, k, w in columns)
+        if faith is not None:
+            secs = r.get('seconds_per_image')
+            line += (f'{secs:9.3f}' if secs is not None else f'{"-":>9}') + f'  {r.get("verdict", "")}'
+        print(line)
     if args.out_file:
         from ..core.writer import write_json
         write_json(args.out_file, rows)

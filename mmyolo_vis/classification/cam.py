@@ -78,6 +78,9 @@ class ClassMap:
     probability: float
     cam: np.ndarray  # (H, W) on the original image, in [0, 1], 0 outside the crop
     inside: np.ndarray  # (H, W) bool: the original pixels the network input covers
+    input_cam: np.ndarray | None = None  # (h, w) the map on the network input (for faithfulness measures)
+    inputs: torch.Tensor | None = None  # the network input (1, 3, h, w) it was made on
+    meta: object = None  # the input's geometry (CropMeta)
 
 
 class ClassifierCAM:
@@ -128,10 +131,11 @@ class ClassifierCAM:
             self._check_gradient()
         out = []
         for c, cam in zip(categories, cams):
-            placed, inside = meta.place(np.nan_to_num(cam))
+            on_input = np.clip(np.nan_to_num(cam), 0, 1).astype(np.float32)
+            placed, inside = meta.place(on_input)
             placed = np.where(inside, np.clip(placed, 0, 1), 0).astype(np.float32)
             out.append(ClassMap(c, self.runner.classes[c] if c < len(self.runner.classes) else str(c),
-                                float(probs[c]), placed, inside))
+                                float(probs[c]), placed, inside, on_input, inputs, meta))
         return out
 
     def _check_gradient(self):

@@ -16,7 +16,9 @@ def overlay_with_crop(image_bgr: np.ndarray, cam: np.ndarray, inside: np.ndarray
     return np.where(inside[..., None], heat, rgb)
 
 
-def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str) -> list[tuple[str, np.ndarray]]:
-    """One titled panel per category: the method, the class (index) and its probability."""
-    return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
-             overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m in maps]
+def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str, notes=None) -> list[tuple[str, np.ndarray]]:
+    """One titled panel per category: the method, the class (index) and its probability (and a note per map,
+    such as its faithfulness 'del 0.12 ins 0.64')."""
+    notes = notes or [''] * len(maps)
+    return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}' + (f' {note}' if note else ''),
+             overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m, note in zip(maps, notes)]

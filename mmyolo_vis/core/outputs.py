@@ -3,7 +3,7 @@ none overwrites an input.
 
 Each input gets its picture (the input's relative path under the output folder; an extension OpenCV cannot
 write becomes ``.png``) and, for the side outputs the run writes, names built on a stem: ``<stem>.npz``,
-``<stem>.json``, ``<stem>_debug<ext>``, ``<stem>_patches/``, ``<stem>_box<k>_<class><ext>``. Where two
+``<stem>.json``, ``<stem>_faithfulness.json``, ``<stem>_debug<ext>``, ``<stem>_patches/``, ``<stem>_box<k>_<class><ext>``. Where two
 inputs would share a name (``a.jpg`` and ``a.png`` both giving ``a.json``; ``a.jpg``'s debug picture and
 the picture of an input ``a_debug.jpg``), the stem keeps the source extension (``a_png.json``), then a
 counter. Names are compared case-insensitively (some file systems are).
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from .errors import UserError
 
 KEEP_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
-SIDE_KINDS = ('npz', 'json', 'debug', 'patches', 'box')
+SIDE_KINDS = ('npz', 'json', 'faithfulness', 'debug', 'patches', 'box')
+EXACT_KINDS = ('npz', 'json', 'faithfulness', 'debug')  # one file each (the others: a folder, a prefix)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class OutputNames:
         return self.stem + '.json'
 
     @property
+    def faithfulness(self) -> str:
+        return self.stem + '_faithfulness.json'
+
+    @property
     def debug(self) -> str:
         return self.stem + '_debug' + self.ext
 
@@ -50,7 +55,7 @@ class OutputNames:
 
     def side_names(self, kinds) -> list[str]:
         """Exact names of the side outputs of ``kinds`` (patches and boxes: their folder / prefix)."""
-        names = {'npz': self.npz, 'json': self.json, 'debug': self.debug, 'patches': self.patch_dir + os.sep,
+        names = {'npz': self.npz, 'json': self.json, 'faithfulness': self.faithfulness, 'debug': self.debug, 'patches': self.patch_dir + os.sep,
                  'box': self.stem + '_box'}
         return [names[k] for k in kinds]
 
@@ -104,7 +109,7 @@ def plan_outputs(rels: list[str], out_dir: str, side: tuple[str, ...] = (), out_
     unknown = set(side) - set(SIDE_KINDS)
     if unknown:
         raise ValueError(f'unknown side outputs {unknown}')
-    side_exact = tuple(k for k in side if k in ('npz', 'json', 'debug'))
+    side_exact = tuple(k for k in side if k in EXACT_KINDS)
     side_prefix = tuple(k for k in side if k in ('patches', 'box'))
     if out_file is not None:
         stem, ext = os.path.splitext(out_file)
@@ -139,7 +144,7 @@ def plan_outputs(rels: list[str], out_dir: str, side: tuple[str, ...] = (), out_
 def check_not_inputs(plans: list[OutputNames], side: tuple[str, ...], input_paths: list[str]):
     """Refuse a run that would write over one of its input files."""
     inputs = {os.path.realpath(p) for p in input_paths}
-    exact = tuple(k for k in side if k in ('npz', 'json', 'debug'))
+    exact = tuple(k for k in side if k in EXACT_KINDS)
     for plan in plans:
         for out in [plan.picture, *plan.side_names(exact)]:
             if os.path.realpath(out) in inputs:

@@ -26,6 +26,10 @@ class BoxMaps:
     labels: np.ndarray
     scores: np.ndarray
     maps: np.ndarray  # (K, H, W) in [0, 1], original-image pixels
+    # what a faithfulness measure needs to rerun the network on this picture (``detection.faithfulness``)
+    priors: list[int] | None = None  # each box's prior (its map's target)
+    inputs: torch.Tensor | None = None  # the network input (1, 3, h, w)
+    meta: LetterboxMeta | None = None
 
     def combined(self, norm_in_bbox: bool = False) -> np.ndarray:
         """One map for the picture: the max over boxes (each normalised inside its box with norm_in_bbox)."""
@@ -122,11 +126,11 @@ class BoxAM:
         inst, meta, feats = self.detections(data)
         boxes = inst.bboxes.float().cpu().numpy()
         labels, scores = inst.labels.cpu().numpy(), inst.scores.float().cpu().numpy()
-        if not len(boxes):
-            return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32))
         inputs = data['inputs']
         self.wrapper.prepare(data, feats)  # what the kind keeps from this pass (proposals, data samples)
-        with torch.no_grad():  # every candidate's decoded score and box, from the detection pass's features
+        if not len(boxes):
+            return BoxMaps(boxes, labels, scores, np.zeros((0, *image_bgr.shape[:2]), np.float32), [], inputs, meta)
+        with torch.no_grad():  # every prior's decoded score and box, from the detection pass's features
             all_scores, all_boxes = self.wrapper.head(feats)
         boxes_in = torch.from_numpy(to_input_coords(boxes, meta)).to(all_boxes.device)
         priors = self.wrapper.match(all_scores[0], all_boxes[0], boxes_in, torch.from_numpy(labels),
@@ -158,7 +162,14 @@ class BoxAM:
                             'boxes of one class get much the same map (the evidence for the class); for the map of '
                             'one box alone use --method hirescam or layercam', self.method)
         return BoxMaps(boxes, labels, scores, align_maps(maps_in[0] if len(maps_in) == 1 else np.concatenate(maps_in),
-                                                         meta))
+                                                         meta), priors, inputs, meta)
+
+    def release(self):
+        """Take this CAM's hooks off the model (a run that builds one BoxAM per method on one model: the hooks
+        of a CAM no longer used would keep the activations of every later forward pass)."""
+        hooks = getattr(getattr(self.cam, 'cam', None), 'activations_and_grads', None)
+        if hooks is not None:
+            hooks.release()
 
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""

@@ -30,6 +30,7 @@ from ..cam.eigen import OrientedEigenCAM
 from ..cam.gradient import GRADIENT_METHODS
 from ..core.errors import UserError
 from ..core.progress import progress_bar
+from ..models.capture import without_forward_hooks
 from .scores import DetectorScores, box_iou  # DetectorScores: or any kinds.build_scores model
 
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
@@ -197,7 +198,8 @@ class DRISE:
         while done < self.num_masks:
             n = min(self.batch_size, self.num_masks - done)
             masks = self.masks(n, h, w, gen)
-            scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
+            with without_forward_hooks(self.model):  # no hooks needed; other CAMs' would keep every masked pass
+                scores, pred_boxes = self.model.decode(input_tensor * masks.to(input_tensor.device))
             if pred_boxes.dim() == 4:  # one box per class (an R-CNN head): each target's class's boxes
                 ious = torch.stack([box_iou(boxes[k:k + 1], pred_boxes[:, :, labels[k]])[:, 0]
                                     for k in range(len(boxes))], 1)  # (n, K, N)

@@ -1,4 +1,5 @@
-"""Does a box's map land on its object? Pointing game and energy-in-box over a split with ground truth."""
+"""Does a box's map land on its object, and does the detector depend on what it shows? Pointing game,
+energy-in-box, and (``detection.faithfulness``) deletion, insertion and ROAD over a split with ground truth."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,21 +40,39 @@ def score_boxes(maps, det_boxes, det_labels, gt_boxes, gt_labels, min_size: floa
         rows.append(dict(hit=pointing_hit(maps[k], gb, tolerance), energy=energy_in_box(maps[k], gb),
                          class_hit=any(pointing_hit(maps[k], b, tolerance) for b in same_class),
                          alone=len(same_class) == 1,
-                         size=float(max(gb[2] - gb[0], gb[3] - gb[1]))))
+                         size=float(max(gb[2] - gb[0], gb[3] - gb[1])),
+                         det=int(k), gt_box=[float(v) for v in gb]))
     return rows
 
 
 def mean_of(rows, key, keep=lambda r: True) -> float | None:
-    values = [r[key] for r in rows if keep(r)]
+    values = [r[key] for r in rows if keep(r) and r.get(key) is not None]
     return float(np.mean(values)) if values else None  # no box: null in the JSON, '-' in the table
 
 
-def summarise(method: str, layers: str, rows: list[dict]) -> dict:
+def mean_curve(rows, key) -> list[float] | None:
+    curves = [r[key] for r in rows if r.get(key) is not None]
+    return [float(v) for v in np.mean(curves, 0)] if curves else None
+
+
+def summarise(method: str, layers: str, rows: list[dict],
+              metrics=('pointing', 'energy')) -> dict:
     """One table row: pointing game and energy over all boxes, the class-level pointing game, and the
-    pointing game over boxes alone of their class in the image and over boxes that share it."""
-    return dict(method=method, layers=layers, boxes=len(rows),
-                boxes_shared=sum(not r['alone'] for r in rows),
-                pointing_game=mean_of(rows, 'hit'), energy_in_box=mean_of(rows, 'energy'),
-                pointing_game_class=mean_of(rows, 'class_hit'),
-                pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
-                pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))
+    pointing game over boxes alone of their class in the image and over boxes that share it; with
+    ``deletion`` / ``insertion`` / ``road`` in ``metrics``, their means over the boxes (and the mean curves),
+    and the seconds a map took per box."""
+    out = dict(method=method, layers=layers, boxes=len(rows), boxes_shared=sum(not r['alone'] for r in rows))
+    if 'pointing' in metrics:
+        out.update(pointing_game=mean_of(rows, 'hit'), pointing_game_class=mean_of(rows, 'class_hit'),
+                   pointing_game_alone=mean_of(rows, 'hit', lambda r: r['alone']),
+                   pointing_game_shared=mean_of(rows, 'hit', lambda r: not r['alone']))
+    if 'energy' in metrics:
+        out.update(energy_in_box=mean_of(rows, 'energy'))
+    for m in ('deletion', 'insertion'):
+        if m in metrics:
+            out.update({f'{m}_auc': mean_of(rows, f'{m}_auc'), f'{m}_curve': mean_curve(rows, m)})
+    if 'road' in metrics:
+        out.update(road=mean_of(rows, 'road'))
+    if any(m in metrics for m in ('deletion', 'insertion', 'road')):
+        out.update(seconds_per_box=mean_of(rows, 'seconds_per_box'))
+    return out

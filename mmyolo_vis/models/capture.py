@@ -67,3 +67,20 @@ def capture(model: nn.Module, layer_names: list[str], detach: bool = True):
     cap = FeatureCapture(model, layer_names, detach)
     with cap:
         yield cap
+
+
+@contextmanager
+def without_forward_hooks(model: nn.Module):
+    """The bare network for a while: every module's forward hooks set aside and put back after. The hooks of
+    the CAMs built on a model (pytorch-grad-cam keeps every activation its hooks see until its next call)
+    would otherwise keep the activations of every perturbed picture a measure runs through the model."""
+    saved = []
+    for module in model.modules():
+        if module._forward_hooks:
+            saved.append((module, module._forward_hooks))
+            module._forward_hooks = OrderedDict()
+    try:
+        yield model
+    finally:
+        for module, hooks in saved:
+            module._forward_hooks = hooks

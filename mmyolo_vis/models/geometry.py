@@ -100,6 +100,22 @@ def _align_by_resizing(featmap: np.ndarray, meta: LetterboxMeta) -> np.ndarray |
     return cv2.resize(up, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def maps_to_input(maps: np.ndarray, meta: LetterboxMeta, fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(K, H, W) maps on the original image -> ((K, h, w) maps on the network input, (h, w) bool mask of the
+    input pixels the picture covers): each map resized into the content box, ``fill`` on the padding. The
+    reverse of ``align_to_image``, for measures that change the input's pixels in the order a map ranks them."""
+    ih, iw = meta.input_hw
+    top, left, ch, cw = (int(round(v)) for v in meta.content_tlhw)
+    ch, cw = max(1, min(ch, ih - top)), max(1, min(cw, iw - left))
+    out = np.full((len(maps), ih, iw), fill, np.float32)
+    for k, m in enumerate(maps):
+        out[k, top:top + ch, left:left + cw] = cv2.resize(np.ascontiguousarray(m, np.float32), (cw, ch),
+                                                          interpolation=cv2.INTER_LINEAR)
+    valid = np.zeros((ih, iw), bool)
+    valid[top:top + ch, left:left + cw] = True
+    return out, valid
+
+
 def to_input_coords(boxes: np.ndarray, meta) -> np.ndarray:
     """Original-image boxes -> network-input boxes, through the letterbox meta."""
     top, left, ch, cw = meta.content_tlhw
