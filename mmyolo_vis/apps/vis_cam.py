@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     sources, outputs, problems = planned
 
     from ..classification.cam import ClassifierCAM
-    from ..classification.panels import panels_for
+    from ..classification.panels import cams_picture
     from ..core.writer import write_rgb
     from ..models.classifier import ClassifierRunner
     from ..vis.visualizer import HeatmapVisualizer
@@ -79,9 +79,7 @@ def main(argv=None) -> int:
 
     def handle(source, out):
         image = source.load(args.max_pixels)
-        blocks = [panels_for(image, cam.run(image, categories), args.alpha, cam.method) for cam in cams]
-        # one row per method, one column per category (a single panel each: as square a grid as fits)
-        picture = visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])
+        picture = cams_picture(visualizer, image, cams, categories, args.alpha)
         write_rgb(out.picture, picture)
         if args.show:
             visualizer.show(picture, win_name=source.name)

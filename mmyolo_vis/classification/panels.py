@@ -20,3 +20,10 @@ def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str) -> list[t
     """One titled panel per category: the method, the class (index) and its probability."""
     return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}',
              overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m in maps]
+
+
+def cams_picture(visualizer, image_bgr: np.ndarray, cams, categories: list[int] | None, alpha: float) -> np.ndarray:
+    """The picture of one image: one row per CAM (method), one column per category; a single panel each are
+    laid as square a grid as fits."""
+    blocks = [panels_for(image_bgr, cam.run(image_bgr, categories), alpha, cam.method) for cam in cams]
+    return visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])

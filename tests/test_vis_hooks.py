@@ -1,0 +1,167 @@
+"""The map hooks (``mmyolo_vis.hooks``) in real MMEngine training runs: the shapes detector on a tiny generated
+set for 2 short epochs with both detector hooks and the TensorBoard backend, the event file read back; the same
+losses at every iteration with and without the hooks; the CAM hook on a demo classifier."""
+import copy
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT
+
+DET_CONFIG = str(ROOT / 'configs/yolov5/yolov5_n_shapes_vis_hooks.py')
+CLS_CONFIG = str(ROOT / 'configs/classifiers/resnet18_tiny_shapes.py')
+_runs = itertools.count()
+
+
+class LossRecorder:
+    """A hook that keeps every training iteration's losses (as Python floats)."""
+
+    def __new__(cls):
+        from mmengine.hooks import Hook
+
+        class _Recorder(Hook):
+            priority = 'LOWEST'
+
+            def __init__(self):
+                self.losses = []
+
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                self.losses.append({k: float(v.detach()) for k, v in sorted(outputs.items())})
+        return _Recorder()
+
+
+def quiet_runner(cfg, hooks: bool):
+    """MMEngine's Runner for ``cfg`` (a Config), with or without the map hooks of its custom_hooks."""
+    from mmengine.runner import Runner
+    cfg = copy.deepcopy(cfg)
+    if not hooks:
+        cfg.custom_hooks = [h for h in cfg.custom_hooks if not str(h['type']).endswith('VisHook')]
+        cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.log_level = 'WARNING'
+    # MMEngine's visualizer is one instance per name: a second runner would log through the first's backends
+    cfg.visualizer.name = f'visualizer_{next(_runs)}'
+    runner = Runner.from_cfg(cfg)
+    recorder = LossRecorder()
+    runner.register_hook(recorder)
+    return runner, recorder
+
+
+def short_training(cfg, data_root, work_dir, max_epochs=2):
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key]
+        loader.num_workers, loader.persistent_workers = 0, False  # the pipeline's random numbers in this process
+        loader.dataset.data_root = f'{data_root}/'
+    cfg.work_dir = str(work_dir)
+    cfg.randomness = dict(seed=0)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=100)
+    return cfg
+
+
+def smaller_input(node, side: int = 128, shipped: int = 320):
+    """The shapes config's pipelines at ``side`` px instead of 320 (its pipelines hold the size as numbers, not
+    as a variable): training costs about (side / 320)^2."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('scale', 'img_scale') and tuple(value) == (shipped, shipped):
+                node[key] = (side, side)
+            elif key == 'border' and tuple(value) == (-shipped // 2, -shipped // 2):
+                node[key] = (-side // 2, -side // 2)
+            elif key == 'img_size' and value == shipped:
+                node[key] = side
+            else:
+                smaller_input(value, side, shipped)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            smaller_input(item, side, shipped)
+    return node
+
+
+def read_events(work_dir):
+    from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
+    files = sorted(work_dir.rglob('events.out.tfevents.*'))
+    assert len(files) == 1, files
+    acc = EventAccumulator(str(files[0].parent), size_guidance={IMAGES: 0})
+    acc.Reload()
+    return acc
+
+
+def decoded(event):
+    import cv2
+    return cv2.imdecode(np.frombuffer(event.encoded_image_string, np.uint8), cv2.IMREAD_COLOR)
+
+
+# ---------------------------------------------------------------- detector
+@pytest.fixture(scope='module')
+def shapes(tmp_path_factory):
+    from mmyolo_vis.apps.make_shapes_dataset import main
+    root = tmp_path_factory.mktemp('shapes')
+    main([str(root), '--num-train', '16', '--num-val', '4', '--min-side', '96', '--max-side', '160', '--seed', '3'])
+    return root
+
+
+@pytest.fixture(scope='module')
+def detector_runs(shapes, tmp_path_factory):
+    """The shapes model trained twice for 2 epochs of 2 iterations from one seed: with the feature-map hook
+    (after each validation) and the box-map hook (every 3 training iterations), and without them."""
+    from mmengine.config import Config
+    cfg = short_training(Config.fromfile(DET_CONFIG), shapes, None)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
+        smaller_input(cfg[key])
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=1)
+    cfg.default_hooks.param_scheduler.max_epochs = 2
+    cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = f'{shapes}/annotations/val.json'
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'FeatmapVisHook':
+            hook.update(num_images=2)
+        elif hook['type'] == 'BoxAMVisHook':
+            hook.update(num_images=2, event='train_iter', interval=3, score_thr=0.0, topk=2)
+    runs = {}
+    for hooks in (True, False):
+        cfg.work_dir = str(tmp_path_factory.mktemp('with' if hooks else 'without'))
+        runner, recorder = quiet_runner(cfg, hooks)
+        runner.train()
+        runs[hooks] = (runner, recorder.losses)
+    return runs
+
+
+def test_detector_hooks_log_the_demo_pictures_to_tensorboard_and_files(detector_runs, shapes):
+    import cv2
+    runner, _ = detector_runs[True]
+    acc = read_events(Path(runner.work_dir))
+    dataset = runner.val_dataloader.dataset  # in its order (YOLOv5's batch shapes sort it by aspect ratio)
+    stems = [Path(dataset.get_data_info(i)['img_path']).stem for i in range(2)]
+    featmap_tags = [f'featmap_{s}' for s in stems]
+    boxam_tags = [f'boxam_gradcam_{s}' for s in stems]
+    assert sorted(acc.Tags()['images']) == sorted(featmap_tags + boxam_tags)
+    for tag in featmap_tags:  # after each of the 2 validations (epochs 1, 2)
+        assert [e.step for e in acc.Images(tag)] == [1, 2]
+    for tag in boxam_tags:  # every 3 training iterations of 4: iteration 3 only
+        assert [e.step for e in acc.Images(tag)] == [3]
+
+    # the pictures are the demos' pictures of those val images, at their size
+    from mmyolo_vis.detection.boxam import BoxAMRenderer
+    for s in stems:
+        original = cv2.imread(str(shapes / f'images/val/{s}.jpg'))
+        h, w = original.shape[:2]
+        box = acc.Images(f'boxam_gradcam_{s}')[0]
+        assert (box.height, box.width) == (h, w)
+        feat = acc.Images(f'featmap_{s}')[0]
+        # 'neck' gives 3 maps, one titled panel each (26 px title), in one row, 6 px apart and around
+        assert (feat.height, feat.width) == (h + 26 + 2 * 6, 3 * (w + 6) + 6)
+
+    # the local backend wrote the same pictures: vis_image/<tag>_<step>.png
+    local = sorted(p.name for p in Path(runner.work_dir).rglob('vis_image/*.png'))
+    assert local == sorted([f'{t}_{k}.png' for t in featmap_tags for k in (1, 2)] + [f'{t}_3.png' for t in boxam_tags])
+    one = next(Path(runner.work_dir).rglob(f'vis_image/featmap_{stems[0]}_2.png'))
+    assert np.array_equal(cv2.imread(str(one)), decoded(acc.Images(f'featmap_{stems[0]}')[1]))
+
+
+def test_losses_of_every_iteration_are_those_of_training_without_the_hooks(detector_runs):
+    (_, with_hooks), (_, without) = detector_runs[True], detector_runs[False]
+    assert len(with_hooks) == len(without) == 4
+    assert with_hooks == without
+    assert with_hooks[0] != with_hooks[-1]  # the losses did change: the runs trained
