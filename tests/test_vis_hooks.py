@@ -99,18 +99,19 @@ def decoded(event):
 def shapes(tmp_path_factory):
     from mmyolo_vis.apps.make_shapes_dataset import main
     root = tmp_path_factory.mktemp('shapes')
-    main([str(root), '--num-train', '16', '--num-val', '4', '--min-side', '96', '--max-side', '160', '--seed', '3'])
+    main([str(root), '--num-train', '8', '--num-val', '4', '--min-side', '96', '--max-side', '160', '--seed', '3'])
     return root
 
 
 @pytest.fixture(scope='module')
 def detector_runs(shapes, tmp_path_factory):
-    """The shapes model trained twice for 2 epochs of 2 iterations from one seed: with the feature-map hook
+    """The shapes model (at 128 px) trained twice for 2 epochs of 2 iterations of 4 pictures from one seed: with the feature-map hook
     (after each validation) and the box-map hook (every 3 training iterations), and without them."""
     from mmengine.config import Config
     cfg = short_training(Config.fromfile(DET_CONFIG), shapes, None)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
         smaller_input(cfg[key])
+    cfg.train_dataloader.batch_size = 4  # 2 iterations an epoch
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=1)
     cfg.default_hooks.param_scheduler.max_epochs = 2
     cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = f'{shapes}/annotations/val.json'
@@ -165,3 +166,60 @@ def test_losses_of_every_iteration_are_those_of_training_without_the_hooks(detec
     assert len(with_hooks) == len(without) == 4
     assert with_hooks == without
     assert with_hooks[0] != with_hooks[-1]  # the losses did change: the runs trained
+
+
+# ---------------------------------------------------------------- classifier
+@pytest.fixture(scope='module')
+def shapes_cls(tmp_path_factory):
+    from mmyolo_vis.apps.make_shapes_cls_dataset import main
+    root = tmp_path_factory.mktemp('shapes_cls')
+    main([str(root), '--num-train', '16', '--num-val', '4', '--seed', '3'])
+    return root
+
+
+@pytest.fixture(scope='module')
+def classifier_runs(shapes_cls, tmp_path_factory):
+    """The demo CNN classifier trained twice for 2 epochs of 2 iterations from one seed, with CAMVisHook (after
+    each validation) and the TensorBoard backend, and without them."""
+    from mmengine.config import Config
+    config = tmp_path_factory.mktemp('config') / 'resnet18_tiny_shapes_cam_hook.py'
+    config.write_text(f"""_base_ = ['{CLS_CONFIG}']
+custom_imports = dict(imports=['mmyolo_vis.hooks.cam'], allow_failed_imports=False)
+custom_hooks = [dict(type='CAMVisHook', method='gradcam', num_images=2)]
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+""")
+    cfg = short_training(Config.fromfile(str(config)), shapes_cls, None)
+    cfg.train_dataloader.batch_size = 8  # 2 iterations an epoch
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)
+    runs = {}
+    for hooks in (True, False):
+        cfg.work_dir = str(tmp_path_factory.mktemp('cls_with' if hooks else 'cls_without'))
+        runner, recorder = quiet_runner(cfg, hooks)
+        runner.train()
+        runs[hooks] = (runner, recorder.losses)
+    return runs
+
+
+def test_cam_hook_logs_the_vis_cam_pictures(classifier_runs, shapes_cls):
+    import cv2
+    runner, _ = classifier_runs[True]
+    acc = read_events(Path(runner.work_dir))
+    dataset = runner.val_dataloader.dataset
+    paths = [dataset.get_data_info(i)['img_path'] for i in range(2)]
+    tags = [f'cam_gradcam_{Path(p).stem}' for p in paths]
+    assert sorted(acc.Tags()['images']) == sorted(tags)
+    for tag, path in zip(tags, paths):
+        events = acc.Images(tag)
+        assert [e.step for e in events] == [1, 2]
+        h, w = cv2.imread(path).shape[:2]  # one titled panel (the predicted class) on the 72x72 picture
+        assert (events[0].height, events[0].width) == (h + 26 + 2 * 6, w + 2 * 6) == (110, 84)
+        title_band = decoded(events[-1])[6:6 + 26, 6:6 + w]
+        assert (title_band < 128).any()  # the panel is titled (method, class, probability)
+    local = sorted(p.name for p in Path(runner.work_dir).rglob('vis_image/*.png'))
+    assert local == sorted(f'{t}_{k}.png' for t in tags for k in (1, 2))
+
+
+def test_cam_hook_leaves_the_classifier_training_as_it_was(classifier_runs):
+    (_, with_hooks), (_, without) = classifier_runs[True], classifier_runs[False]
+    assert len(with_hooks) == len(without) == 4
+    assert with_hooks == without
