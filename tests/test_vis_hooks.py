@@ -223,3 +223,89 @@ def test_cam_hook_leaves_the_classifier_training_as_it_was(classifier_runs):
     (_, with_hooks), (_, without) = classifier_runs[True], classifier_runs[False]
     assert len(with_hooks) == len(without) == 4
     assert with_hooks == without
+
+
+# ---------------------------------------------------------------- one drawing, on a stand-in runner
+class StubRunner:
+    """What the hooks use of MMEngine's Runner: model, cfg, visualizer (add_image, dataset_meta), logger, the
+    counters."""
+
+    def __init__(self, model, cfg, classes):
+        import logging
+        self.model, self.cfg, self.epoch, self.iter = model, cfg, 1, 0
+        self.logger = logging.getLogger('stub')
+        self.images = []
+        runner = self
+
+        class Visualizer:
+            dataset_meta = dict(classes=classes)
+
+            def add_image(self, name, image, step=0):
+                runner.images.append((name, image, step))
+        self.visualizer = Visualizer()
+
+
+def test_a_gradient_box_map_leaves_modes_grads_params_rng_and_hooks_as_they_were(tmp_path):
+    import random
+
+    from conftest import TINY_CONFIG, make_image
+    from mmyolo_vis.hooks.boxam import BoxAMVisHook
+    from mmyolo_vis.models.detector import ModelRunner
+    torch.manual_seed(0)
+    built = ModelRunner(TINY_CONFIG, None, 'cpu')
+    model = built.model.train()
+    model.backbone.stem.eval()  # a module kept in eval mode by its trainer (a frozen stage) stays so
+    gen = torch.Generator().manual_seed(1)
+    for p in model.parameters():  # gradients waiting for the optimizer (gradient accumulation)
+        p.grad = torch.randn(p.shape, generator=gen)
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    grad_values = {n: g.clone() for n, g in grads.items()}
+    state = copy.deepcopy(model.state_dict())  # parameters and BN running statistics
+    modes = {n: m.training for n, m in model.named_modules()}
+    runner = StubRunner(model, built.cfg, ('a', 'b', 'c'))
+    hook = BoxAMVisHook(images=[make_image(tmp_path / 'one.jpg', 200, 120)], method='gradcam', score_thr=0.0,
+                        topk=3)
+    random.seed(5), np.random.seed(5), torch.manual_seed(5)
+    hook.after_val_epoch(runner)
+    after = random.random(), np.random.rand(), torch.rand(1).item()
+    random.seed(5), np.random.seed(5), torch.manual_seed(5)
+    assert after == (random.random(), np.random.rand(), torch.rand(1).item())
+
+    (name, picture, step), = runner.images
+    assert (name, picture.shape, picture.dtype, step) == ('boxam_gradcam_one', (120, 200, 3), np.uint8, 1)
+    assert hook.failures == 0
+    assert {n: m.training for n, m in model.named_modules()} == modes
+    assert all(p.grad is grads[n] and torch.equal(p.grad, grad_values[n]) for n, p in model.named_parameters())
+    after_state = model.state_dict()
+    assert all(torch.equal(after_state[k], v) for k, v in state.items())
+    hooked = [n for n, m in model.named_modules() if m._forward_hooks or m._backward_hooks or
+              m._forward_pre_hooks or hasattr(m, '_output_copy_hook')]
+    assert hooked == []  # the training's own forward passes feed no CAM
+
+
+def test_only_rank_0_draws_and_bad_options_fail_at_once(monkeypatch, tiny_runner, tmp_path):
+    import mmengine.dist
+
+    from conftest import make_image
+    from mmyolo_vis.core.errors import UserError
+    from mmyolo_vis.hooks.boxam import BoxAMVisHook
+    from mmyolo_vis.hooks.featmap import FeatmapVisHook
+    runner = StubRunner(tiny_runner.model, tiny_runner.cfg, ('a', 'b', 'c'))
+    hook = FeatmapVisHook(images=[make_image(tmp_path / 'one.jpg')], event='train_iter', interval=2)
+    monkeypatch.setattr(mmengine.dist, 'is_main_process', lambda: False)
+    hook.before_train(runner)
+    for runner.iter in range(4):
+        hook.after_train_iter(runner, runner.iter)
+    assert runner.images == [] and hook._drawer is None  # another rank builds nothing, draws nothing
+    monkeypatch.setattr(mmengine.dist, 'is_main_process', lambda: True)
+    for runner.iter in range(4):
+        hook.after_train_iter(runner, runner.iter)
+    assert [(n, s) for n, _, s in runner.images] == [('featmap_one', 2), ('featmap_one', 4)]
+    with pytest.raises(UserError, match='event'):
+        FeatmapVisHook(event='epoch')
+    with pytest.raises(UserError, match='interval'):
+        FeatmapVisHook(interval=0)
+    with pytest.raises(UserError, match='method'):
+        BoxAMVisHook(method='gradcam+++')
+    with pytest.raises(UserError, match='backbone.nope'):  # a bad layer fails before the first iteration
+        FeatmapVisHook(images=[make_image(tmp_path / 'one.jpg')], target_layers=['backbone.nope']).before_train(runner)
