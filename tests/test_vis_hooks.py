@@ -309,3 +309,29 @@ def test_only_rank_0_draws_and_bad_options_fail_at_once(monkeypatch, tiny_runner
         BoxAMVisHook(method='gradcam+++')
     with pytest.raises(UserError, match='backbone.nope'):  # a bad layer fails before the first iteration
         FeatmapVisHook(images=[make_image(tmp_path / 'one.jpg')], target_layers=['backbone.nope']).before_train(runner)
+
+
+# ---------------------------------------------------------------- reading the pictures back
+def test_event_images_lays_one_tag_side_by_side(tmp_path, capsys):
+    import cv2
+    from torch.utils.tensorboard import SummaryWriter
+
+    from conftest import run_cli
+    from mmyolo_vis.apps.event_images import cli
+    writer = SummaryWriter(str(tmp_path / 'run' / 'vis_data'))
+    colours = {1: (255, 0, 0), 2: (0, 255, 0), 3: (0, 0, 255)}
+    for step, colour in colours.items():
+        writer.add_image('featmap_x', np.full((40, 60, 3), colour, np.uint8), step, dataformats='HWC')
+        writer.add_image('other', np.zeros((10, 10, 3), np.uint8), step, dataformats='HWC')
+    writer.close()
+    code, out, _ = run_cli(cli, capsys, tmp_path, '--out', tmp_path / 'x.png')
+    assert code == 0 and 'featmap_x: steps 1 2 3' in out and 'other: steps 1 2 3' in out
+    code, out, _ = run_cli(cli, capsys, tmp_path, '--tag', 'featmap_x', '--steps', '3', '1', '--out', tmp_path / 'x.png')
+    assert code == 0
+    picture = cv2.cvtColor(cv2.imread(str(tmp_path / 'x.png')), cv2.COLOR_BGR2RGB)
+    assert picture.shape == (6 + 26 + 40 + 6, 6 + 2 * (60 + 6), 3)  # two titled panels in one row
+    assert tuple(picture[6 + 26 + 20, 6 + 30]) == colours[3] and tuple(picture[6 + 26 + 20, 6 + 66 + 30]) == colours[1]
+    code, _, err = run_cli(cli, capsys, tmp_path, '--tag', 'featmap_x', '--steps', '4')
+    assert code == 2 and err.strip() == 'error: --steps 4: not logged under featmap_x (steps 1 2 3)'
+    code, _, err = run_cli(cli, capsys, tmp_path / 'run' / 'nothing', '--tag', 'a')
+    assert code == 2 and 'no TensorBoard event file' in err
