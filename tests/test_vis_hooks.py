@@ -335,3 +335,40 @@ def test_event_images_lays_one_tag_side_by_side(tmp_path, capsys):
     assert code == 2 and err.strip() == 'error: --steps 4: not logged under featmap_x (steps 1 2 3)'
     code, _, err = run_cli(cli, capsys, tmp_path / 'run' / 'nothing', '--tag', 'a')
     assert code == 2 and 'no TensorBoard event file' in err
+
+
+# ---------------------------------------------------------------- distributed training
+def test_two_process_training_draws_on_rank_0_and_does_not_hang(shapes_cls, tmp_path):
+    """torchrun, 2 CPU processes (gloo), the classifier wrapped in DistributedDataParallel: rank 0 draws a
+    gradient CAM (a backward pass) through the model inside the wrapper; a rank waiting on a collective the
+    other does not join would hang until the timeout."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    config = tmp_path / 'cls_cam_hook_dist.py'
+    config.write_text(f"""_base_ = ['{CLS_CONFIG}']
+custom_imports = dict(imports=['mmyolo_vis.hooks.cam'], allow_failed_imports=False)
+custom_hooks = [dict(type='CAMVisHook', method='gradcam', num_images=2)]
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=dict(data_root='{shapes_cls}/'))
+val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root='{shapes_cls}/'))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=2, val_interval=1)
+default_hooks = dict(checkpoint=dict(interval=100, save_last=False), logger=dict(interval=100))
+randomness = dict(seed=0)
+""")
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT))
+    work = tmp_path / 'work'
+    res = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2', '--master-addr',
+                          '127.0.0.1', '--master-port', str(port), str(ROOT / 'tools/train.py'), str(config),
+                          '--work-dir', str(work), '--launcher', 'pytorch'],
+                         capture_output=True, text=True, env=env, timeout=400)
+    assert res.returncode == 0, res.stderr[-3000:]
+    acc = read_events(work)  # one event file: rank 0's
+    assert len(acc.Tags()['images']) == 2
+    assert all([e.step for e in acc.Images(tag)] == [1, 2] for tag in acc.Tags()['images'])
+    assert len(list(work.rglob('vis_image/cam_gradcam_*.png'))) == 4
