@@ -16,21 +16,19 @@ CLS_CONFIG = str(ROOT / 'configs/classifiers/resnet18_tiny_shapes.py')
 _runs = itertools.count()
 
 
-class LossRecorder:
-    """A hook that keeps every training iteration's losses (as Python floats)."""
+def loss_recorder():
+    """A hook that keeps every training iteration's losses (as Python floats) in ``.losses``."""
+    from mmengine.hooks import Hook
 
-    def __new__(cls):
-        from mmengine.hooks import Hook
+    class LossRecorder(Hook):
+        priority = 'LOWEST'
 
-        class _Recorder(Hook):
-            priority = 'LOWEST'
+        def __init__(self):
+            self.losses = []
 
-            def __init__(self):
-                self.losses = []
-
-            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-                self.losses.append({k: float(v.detach()) for k, v in sorted(outputs.items())})
-        return _Recorder()
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            self.losses.append({k: float(v.detach()) for k, v in sorted(outputs.items())})
+    return LossRecorder()
 
 
 def quiet_runner(cfg, hooks: bool):
@@ -44,7 +42,7 @@ def quiet_runner(cfg, hooks: bool):
     # MMEngine's visualizer is one instance per name: a second runner would log through the first's backends
     cfg.visualizer.name = f'visualizer_{next(_runs)}'
     runner = Runner.from_cfg(cfg)
-    recorder = LossRecorder()
+    recorder = loss_recorder()
     runner.register_hook(recorder)
     return runner, recorder
 
@@ -105,8 +103,9 @@ def shapes(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def detector_runs(shapes, tmp_path_factory):
-    """The shapes model (at 128 px) trained twice for 2 epochs of 2 iterations of 4 pictures from one seed: with the feature-map hook
-    (after each validation) and the box-map hook (every 3 training iterations), and without them."""
+    """The shapes model (at 128 px) trained twice for 2 epochs of 2 iterations of 4 pictures from one seed: with
+    the feature-map hook (after each validation) and the box-map hook (every 3 training iterations), and without
+    them."""
     from mmengine.config import Config
     cfg = short_training(Config.fromfile(DET_CONFIG), shapes, None)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
@@ -144,7 +143,6 @@ def test_detector_hooks_log_the_demo_pictures_to_tensorboard_and_files(detector_
         assert [e.step for e in acc.Images(tag)] == [3]
 
     # the pictures are the demos' pictures of those val images, at their size
-    from mmyolo_vis.detection.boxam import BoxAMRenderer
     for s in stems:
         original = cv2.imread(str(shapes / f'images/val/{s}.jpg'))
         h, w = original.shape[:2]
@@ -326,7 +324,7 @@ def test_event_images_lays_one_tag_side_by_side(tmp_path, capsys):
     writer.close()
     code, out, _ = run_cli(cli, capsys, tmp_path, '--out', tmp_path / 'x.png')
     assert code == 0 and 'featmap_x: steps 1 2 3' in out and 'other: steps 1 2 3' in out
-    code, out, _ = run_cli(cli, capsys, tmp_path, '--tag', 'featmap_x', '--steps', '3', '1', '--out', tmp_path / 'x.png')
+    code, _, _ = run_cli(cli, capsys, tmp_path, '--tag', 'featmap_x', '--steps', '3', '1', '--out', tmp_path / 'x.png')
     assert code == 0
     picture = cv2.cvtColor(cv2.imread(str(tmp_path / 'x.png')), cv2.COLOR_BGR2RGB)
     assert picture.shape == (6 + 26 + 40 + 6, 6 + 2 * (60 + 6), 3)  # two titled panels in one row
@@ -372,3 +370,24 @@ randomness = dict(seed=0)
     assert len(acc.Tags()['images']) == 2
     assert all([e.step for e in acc.Images(tag)] == [1, 2] for tag in acc.Tags()['images'])
     assert len(list(work.rglob('vis_image/cam_gradcam_*.png'))) == 4
+
+
+def test_the_featmap_hook_draws_the_demos_picture_byte_for_byte(tmp_path, capsys, tiny_checkpoint):
+    from conftest import TINY_CONFIG, make_image, run_cli
+    from mmyolo_vis.apps.featmap import cli
+    from mmyolo_vis.core.writer import write_rgb
+    from mmyolo_vis.hooks.featmap import FeatmapVisHook
+    from mmyolo_vis.models.detector import ModelRunner
+    image = make_image(tmp_path / 'in' / 'scene.jpg', 200, 120)
+    code, _, _ = run_cli(cli, capsys, image, TINY_CONFIG, tiny_checkpoint, '--device', 'cpu', '--target-layers',
+                         'backbone', 'neck.out_layers[1]', '--out-dir', tmp_path / 'demo')
+    assert code == 0
+    built = ModelRunner(TINY_CONFIG, tiny_checkpoint, 'cpu')
+    runner = StubRunner(built.model.train(), built.cfg, ('a', 'b', 'c'))  # a training model, in train mode
+    hook = FeatmapVisHook(images=[image], target_layers=['backbone', 'neck.out_layers[1]'])
+    hook.after_val_epoch(runner)
+    (name, picture, _), = runner.images
+    write_rgb(str(tmp_path / 'hook.jpg'), picture)
+    assert name == 'featmap_scene'
+    assert (tmp_path / 'hook.jpg').read_bytes() == (tmp_path / 'demo' / 'scene.jpg').read_bytes()
+    assert built.model.training
