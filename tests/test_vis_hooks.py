@@ -391,3 +391,15 @@ def test_the_featmap_hook_draws_the_demos_picture_byte_for_byte(tmp_path, capsys
     assert name == 'featmap_scene'
     assert (tmp_path / 'hook.jpg').read_bytes() == (tmp_path / 'demo' / 'scene.jpg').read_bytes()
     assert built.model.training
+
+
+def test_a_picture_that_cannot_be_drawn_is_logged_and_training_goes_on(tiny_runner, tmp_path, caplog):
+    from conftest import make_image
+    from mmyolo_vis.hooks.featmap import FeatmapVisHook
+    runner = StubRunner(tiny_runner.model, tiny_runner.cfg, ('a', 'b', 'c'))
+    thin = make_image(tmp_path / 'thin.png', 4000, 1)  # the test pipeline would shrink it below one pixel
+    hook = FeatmapVisHook(images=[thin, make_image(tmp_path / 'fine.jpg')])
+    with caplog.at_level('WARNING', logger='stub'):
+        hook.after_val_epoch(runner)
+    assert [n for n, _, _ in runner.images] == ['featmap_fine'] and hook.failures == 1
+    assert 'FeatmapVisHook: no picture featmap_thin at step 1 (4000x1 is too thin for the model' in caplog.text
