@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     boxams = [BoxAM(runner, m, args.target_layers, args.score_thr, args.topk, args.classes, args.batch_size,
                     args.ratio_channels_to_ablate, args.num_masks, args.aug_smooth, args.eigen_smooth) for m in methods]
     boxam = boxams[0]
-    renderer = BoxAMRenderer(runner.classes, runner.model.dataset_meta.get('palette'), args.alpha,
+    renderer = BoxAMRenderer(runner.classes, runner.palette, args.alpha,
                              not args.no_labels)
     faith = None
     if faith_metrics:
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         if not len(res.boxes):
             logger.warning('%s: no box above --score-thr %s%s; the picture has no map', source.name,
                            args.score_thr, ' among --classes' if args.classes else '')
-            write_rgb(out.picture, renderer.picture(image, None, res.boxes, res.labels, res.scores))
+            write_rgb(out.picture, renderer.result_picture(image, res))
             return 1
         if faith is not None:
             picture = faithfulness_picture(source, out, image, results, seconds)
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                                                                           r.labels, r.scores))]
                                                    for m, r in zip(methods, results)], cols=1)
         else:
-            picture = renderer.picture(image, res.combined(args.norm_in_bbox), res.boxes, res.labels, res.scores)
+            picture = renderer.result_picture(image, res, args.norm_in_bbox)
         write_rgb(out.picture, picture)
         if args.per_box:
             for k in range(len(res.boxes)):

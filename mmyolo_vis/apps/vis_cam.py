@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     sources, outputs, problems = planned
 
     from ..classification.cam import ClassifierCAM
-    from ..classification.panels import panels_for
+    from ..classification.panels import cams_picture
     from ..core.writer import write_rgb
     from ..models.classifier import ClassifierRunner
     from ..vis.visualizer import HeatmapVisualizer
@@ -103,10 +103,8 @@ def main(argv=None) -> int:
     def handle(source, out):
         image = source.load(args.max_pixels)
         maps = [cam.run(image, categories) for cam in cams]
-        notes = measure(source, out, maps) if faith is not None else [None] * len(cams)
-        blocks = [panels_for(image, m, args.alpha, cam.method, n) for cam, m, n in zip(cams, maps, notes)]
-        # one row per method, one column per category (a single panel each: as square a grid as fits)
-        picture = visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])
+        notes = measure(source, out, maps) if faith is not None else None
+        picture = cams_picture(visualizer, image, cams, categories, args.alpha, maps, notes)
         write_rgb(out.picture, picture)
         if args.show:
             visualizer.show(picture, win_name=source.name)

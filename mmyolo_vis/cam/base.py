@@ -39,6 +39,24 @@ def keep_outputs_intact(layers):
         layer._output_copy_hook = layer.register_forward_hook(_copy_of_output)
 
 
+def release_outputs_intact(layers):
+    """Remove what ``keep_outputs_intact`` put on the layers (a model that goes on training keeps no hook)."""
+    for layer in layers:
+        handle = layer.__dict__.pop('_output_copy_hook', None)
+        if handle is not None:
+            handle.remove()
+
+
+def release(cam, layers):
+    """Every hook a CAM put on the model: pytorch-grad-cam's (activations and gradients) and the output copies
+    (``keep_outputs_intact``). A CAM built on a model that is still used for something else (training) must be
+    released, or its hooks go on keeping every forward pass's activations."""
+    hooks = getattr(cam, 'activations_and_grads', None)
+    if hooks is not None:
+        hooks.release()
+    release_outputs_intact(layers)
+
+
 def _copy_of_output(module, inputs, output):
     return output.clone() if isinstance(output, torch.Tensor) else None
 

@@ -108,10 +108,16 @@ class ClassifierCAM:
                 kwargs.update(ablation_layer=ZeroAblationLayerVit())
         self.cam = cam_class(self.method)(LogitsModel(model), layers, **kwargs)
         keep_outputs_intact(layers)
+        self.layers = layers
         if aug_smooth:
             import ttach
             self.cam.tta_transforms = ttach.Compose([ttach.HorizontalFlip(), ttach.Multiply(factors=[0.9, 1, 1.1])])
         self.aug_smooth, self.eigen_smooth = aug_smooth, eigen_smooth
+
+    def close(self):
+        """Take the CAM's hooks off the model (for a model that goes on being used: training)."""
+        from ..cam.base import release
+        release(self.cam, self.layers)
 
     def run(self, image_bgr: np.ndarray, categories: list[int] | None = None) -> list[ClassMap]:
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget

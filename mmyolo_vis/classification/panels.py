@@ -22,3 +22,13 @@ def panels_for(image_bgr: np.ndarray, maps, alpha: float, method: str, notes=Non
     notes = notes or [''] * len(maps)
     return [(f'{method}: {m.name} ({m.category}) p={m.probability:.2f}' + (f' {note}' if note else ''),
              overlay_with_crop(image_bgr, m.cam, m.inside, alpha)) for m, note in zip(maps, notes)]
+
+
+def cams_picture(visualizer, image_bgr: np.ndarray, cams, categories: list[int] | None, alpha: float,
+                 maps=None, notes=None) -> np.ndarray:
+    """The picture of one image: one row per CAM (method), one column per category; a single panel each are
+    laid as square a grid as fits. ``maps`` (one list per CAM) when they are made already, ``notes`` per map."""
+    maps = maps if maps is not None else [cam.run(image_bgr, categories) for cam in cams]
+    notes = notes or [None] * len(cams)
+    blocks = [panels_for(image_bgr, m, alpha, cam.method, n) for cam, m, n in zip(cams, maps, notes)]
+    return visualizer.arrange(blocks if len(blocks[0]) > 1 else [[p] for b in blocks for p in b])

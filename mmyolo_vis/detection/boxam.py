@@ -104,6 +104,12 @@ class BoxAM:
         self.said: set[str] = set()  # notes already given in this run
         self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
                              ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
+        self.layers = list(layers)
+
+    def close(self):
+        """Take the CAM's hooks off the model (for a model that goes on being used: training)."""
+        from ..cam.base import release
+        release(getattr(self.cam, 'cam', None), self.layers)
 
     def detections(self, data):
         """-> (kept detections, letterbox meta, the head's input features of that same forward pass)."""
@@ -199,3 +205,9 @@ class BoxAMRenderer:
             rgb = overlay_heatmap(heat, rgb, self.alpha)
         return self.visualizer.draw_detections(rgb, boxes, labels, scores, self.classes, self.palette,
                                                show_labels=self.show_labels)
+
+    def result_picture(self, image_bgr: np.ndarray, res: BoxMaps, norm_in_bbox: bool = False) -> np.ndarray:
+        """The demo's picture of one image: every box's map combined under the detections (the detections
+        alone when there is no box)."""
+        heat = res.combined(norm_in_bbox) if len(res.boxes) else None
+        return self.picture(image_bgr, heat, res.boxes, res.labels, res.scores)

@@ -44,7 +44,7 @@ class FeatmapDemo:
         dets = tuple(v[keep].cpu().numpy() for v in (inst.bboxes, inst.labels, inst.scores))
         base = self.visualizer.draw_detections(swap_rb(image_bgr), *dets,
                                                classes=self.runner.classes,
-                                               palette=self.runner.model.dataset_meta.get('palette'),
+                                               palette=self.runner.palette,
                                                show_labels=self.show_labels)
         blocks = []
         for name, t in maps.items():

@@ -68,7 +68,7 @@ class LargeImageDemo:
         from ..vis.visualizer import HeatmapVisualizer
         return HeatmapVisualizer.draw_detections(swap_rb(image_bgr), dets.boxes * scale,
                                                  dets.labels, dets.scores, self.runner.classes,
-                                                 self.runner.model.dataset_meta.get('palette'),
+                                                 self.runner.palette,
                                                  thickness=1 if scale < 1 else 2, show_labels=self.show_labels)
 
     def draw_debug(self, image_bgr, unmerged: Detections, windows, scale: float = 1.0) -> np.ndarray:

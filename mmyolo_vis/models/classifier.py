@@ -50,7 +50,6 @@ class ClassifierRunner:
 
     def __init__(self, config: str, checkpoint: str | None, device: str | None = 'cpu',
                  cfg_options: dict | None = None, trust_checkpoint: bool = False):
-        from mmengine.dataset import Compose
         from mmpretrain.registry import MODELS
 
         def with_preprocessor(cfg):
@@ -67,6 +66,24 @@ class ClassifierRunner:
                             adapt_cfg=with_preprocessor, check=is_classifier)
         self.cfg, self.scope, self.model, self.device = built.cfg, built.scope, built.model, built.device
         self.classes = _classes(self.cfg, built.meta, int(getattr(self.model.head, 'num_classes', 0) or 0))
+        self._set_pipeline()
+
+    @classmethod
+    def from_model(cls, model: nn.Module, cfg, classes=None) -> 'ClassifierRunner':
+        """A runner over a classifier built elsewhere (a training run's, by MMEngine's Runner): ``cfg``'s test
+        pipeline in its default scope, the model as it is (not moved, not put in eval mode: its owner keeps its
+        state). ``classes`` default to the config's, else the head's indices."""
+        self = cls.__new__(cls)
+        self.cfg, self.model = cfg, model
+        self.scope = cfg.get('default_scope', 'mmpretrain')
+        self.device = str(next(model.parameters()).device)
+        self.classes = tuple(classes) if classes else _classes(
+            cfg, {}, int(getattr(getattr(model, 'head', None), 'num_classes', 0) or 0))
+        self._set_pipeline()
+        return self
+
+    def _set_pipeline(self):
+        from mmengine.dataset import Compose
         pipeline = self._pipeline_cfg()
         with in_scope(self.scope):
             self.pipeline = Compose(pipeline)

@@ -78,15 +78,35 @@ class ModelRunner:
                             adapt_cfg=with_tta if tta else None, weights_of=(lambda m: m.module) if tta else None,
                             check=is_detector, finish=finish)
         self.cfg, self.scope, self.model, self.device = built.cfg, built.scope, built.model, built.device
+        self.dataset_meta = self.model.dataset_meta
         if self.device.startswith('cuda'):
             from .nms import install_nms_fallback
             install_nms_fallback()
         with in_scope(self.scope):
             self.pipeline = Compose(test_pipeline_cfg(self.cfg))
 
+    @classmethod
+    def from_model(cls, model, cfg, dataset_meta: dict | None = None) -> 'ModelRunner':
+        """A runner over a detector built elsewhere (a training run's, by MMEngine's Runner): ``cfg``'s test
+        pipeline in its default scope, the model as it is. Nothing is set on the model, nor is it moved or put
+        in eval mode: its owner keeps its state (the training hooks put it in eval mode to draw)."""
+        from mmengine.dataset import Compose
+        self = cls.__new__(cls)
+        self.cfg, self.model, self.tta = cfg, model, False
+        self.scope = cfg.get('default_scope', 'mmdet')
+        self.device = str(next(model.parameters()).device)
+        self.dataset_meta = dict(dataset_meta or {})
+        with in_scope(self.scope):
+            self.pipeline = Compose(test_pipeline_cfg(cfg))
+        return self
+
     @property
     def classes(self) -> tuple:
-        return tuple(self.model.dataset_meta.get('classes', ()))
+        return tuple(self.dataset_meta.get('classes', ()))
+
+    @property
+    def palette(self):
+        return self.dataset_meta.get('palette')
 
     def input_scale(self) -> tuple[int, int] | None:
         """(width, height) of the first resize of the test pipeline, if it has one."""
