@@ -43,6 +43,10 @@ NOT_APPLICABLE = {
     ('eval_cls_cam', 'per_file'): 'as eval_boxam: read_image, the demos\' own guard; the split is checked here',
     ('vis_scheduler', 'per_file'): 'the schedule is simulated on a toy model: no picture is read',
     ('test', 'per_file'): 'as train: MMEngine\'s data loader; its folder and annotation file are checked here',
+    ('event_images', 'config'): 'it reads the event files a training run wrote: no config, no model',
+    ('event_images', 'checkpoint'): 'it reads the event files a training run wrote: no checkpoint is read',
+    ('event_images', 'per_file'): 'the pictures come from an event file (TensorBoard decodes them); a folder with no '
+                                  'event file is the input checked here',
     ('train', 'per_file'): 'MMEngine\'s data loader reads the training set (trusted data); its folder and '
                            'annotation file are checked here',
 }
@@ -171,7 +175,7 @@ def cli_of(module):
 TOOLS = {name: cli_of(module) for name, module in (
     ('featmap', 'featmap'), ('boxam', 'boxam'), ('large', 'large_image'), ('vis_cam', 'vis_cam'),
     ('eval_boxam', 'eval_boxam'), ('eval_cls_cam', 'eval_cls_cam'), ('browse_dataset', 'browse_dataset'),
-    ('vis_scheduler', 'vis_scheduler'), ('train', 'train'), ('test', 'test'))}
+    ('vis_scheduler', 'vis_scheduler'), ('train', 'train'), ('test', 'test'), ('event_images', 'event_images'))}
 
 IMAGE_TOOLS = ('featmap', 'boxam', 'large', 'vis_cam')
 
@@ -330,6 +334,11 @@ def whole_run_cases(w):
                               "test_dataloader's data_root is not here"),
         ('test', 'unwritable'): (lambda out: te(i / 'a_file'), 'cannot create the output folder'),
     })
+    ev = lambda out, logdir: [logdir, '--tag', 'featmap_00000', '--out', out / 'e.jpg']  # noqa: E731
+    cases.update({
+        ('event_images', 'missing'): (lambda out: ev(out, i / 'none'), 'no TensorBoard event file'),
+        ('event_images', 'not_an_event_dir'): (lambda out: ev(out, i / 'cls'), 'no TensorBoard event file'),
+    })
     return cases
 
 
@@ -346,7 +355,8 @@ CASE_IDS = [f'{t}-{k}' for t in IMAGE_TOOLS for k in (
     f'train-{k}' for k in ('empty_config', 'wrong_config', 'missing_config', 'missing', 'not_a_checkpoint',
                            'unwritable')] + [
     f'test-{k}' for k in ('empty_config', 'wrong_config', 'missing_config', 'missing_checkpoint', 'not_a_checkpoint',
-                          'missing', 'unwritable')]
+                          'missing', 'unwritable')] + [
+    f'event_images-{k}' for k in ('missing', 'not_an_event_dir')]
 
 
 @pytest.mark.parametrize('case', CASE_IDS)
@@ -381,7 +391,7 @@ def test_every_tool_is_in_the_table():
     apps = {p.stem for p in (ROOT / 'mmyolo_vis/apps').glob('*.py')} - {'__init__', 'cli'}
     generators = {'make_shapes_dataset', 'make_shapes_cls_dataset', 'publish_model'}  # write data, read no user input
     covered = {'featmap', 'boxam', 'large_image', 'vis_cam', 'eval_boxam', 'eval_cls_cam', 'browse_dataset',
-               'vis_scheduler', 'train', 'test', 'dist_run'}
+               'vis_scheduler', 'train', 'test', 'dist_run', 'event_images'}
     assert apps - generators == covered
     tools = {c.split('-', 1)[0] for c in CASE_IDS} | set(IMAGE_TOOLS)
     assert tools == set(TOOLS)

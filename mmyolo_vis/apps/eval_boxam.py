@@ -172,7 +172,7 @@ def main(argv=None):
                     measure_rows(faith, res, rows, faith_metrics, seconds / max(1, len(res.boxes)),
                                  baselines if with_baselines else None)
                 per_image.append(rows)
-            boxam.release()
+            boxam.close()
             gathered = gather_rows(per_image)  # rank 0: every image's rows, in image order
             gathered_baselines = {k: gather_rows(v) for k, v in baselines.items()} if with_baselines else {}
             if not is_main():

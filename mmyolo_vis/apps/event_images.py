@@ -11,12 +11,12 @@ import argparse
 import os
 
 from ..core.errors import UserError
-from .cli import run_main, setup_logging
+from .cli import ArgumentParser, run_main, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description='Pictures of one tag of a TensorBoard event file, one panel per step, '
-                                            'side by side (how a map changed while the model trained).')
+    p = ArgumentParser(description='Pictures of one tag of a TensorBoard event file, one panel per step, '
+                                   'side by side (how a map changed while the model trained).')
     p.add_argument('logdir', help='a folder holding events.out.tfevents.* files (searched recursively: a work dir)')
     p.add_argument('--tag', help='the pictures\' tag (without it: list the tags and their steps)')
     p.add_argument('--steps', nargs='+', type=int, help='the steps to show (default: every logged step)')

@@ -107,7 +107,9 @@ class BoxAM:
         self.layers = list(layers)
 
     def close(self):
-        """Take the CAM's hooks off the model (for a model that goes on being used: training)."""
+        """Take the CAM's hooks off the model: for a model that goes on being used (training), or a run that
+        builds one BoxAM per method on one model (the hooks of a CAM no longer used would keep the activations
+        of every later forward pass)."""
         from ..cam.base import release
         release(getattr(self.cam, 'cam', None), self.layers)
 
@@ -169,13 +171,6 @@ class BoxAM:
                             'one box alone use --method hirescam or layercam', self.method)
         return BoxMaps(boxes, labels, scores, align_maps(maps_in[0] if len(maps_in) == 1 else np.concatenate(maps_in),
                                                          meta), priors, inputs, meta)
-
-    def release(self):
-        """Take this CAM's hooks off the model (a run that builds one BoxAM per method on one model: the hooks
-        of a CAM no longer used would keep the activations of every later forward pass)."""
-        hooks = getattr(getattr(self.cam, 'cam', None), 'activations_and_grads', None)
-        if hooks is not None:
-            hooks.release()
 
     def _note_once(self, key: str, message: str, *args):
         """A note the user can act on, given once per run."""
