@@ -13,7 +13,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .scores import box_iou
 
 
 class BoxScores(nn.Module):
@@ -79,3 +78,13 @@ def match_exact(scores: torch.Tensor, boxes: torch.Tensor, det_boxes: torch.Tens
         iou = box_iou(det_boxes[k:k + 1].to(cand), cand)[0]
         out.append(int(torch.argmax(close * (1 + iou))))
     return out
+
+
+def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of (K, 4) boxes against (..., N, 4) boxes -> (..., K, N)."""
+    lt = torch.maximum(a[:, None, :2], b[..., None, :, :2])
+    rb = torch.minimum(a[:, None, 2:], b[..., None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
+    area_b = (b[..., 2:] - b[..., :2]).clamp(min=0).prod(-1)
+    return inter / (area_a[:, None] + area_b[..., None, :] - inter + 1e-9)

@@ -31,7 +31,8 @@ from ..cam.gradient import GRADIENT_METHODS
 from ..core.errors import UserError
 from ..core.progress import progress_bar
 from ..models.capture import without_forward_hooks
-from .scores import DetectorScores, box_iou  # DetectorScores: or any kinds.build_scores model
+from .base import box_iou
+from .scores import DetectorScores  # or any kinds.build_scores model
 
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
 

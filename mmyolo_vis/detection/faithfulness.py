@@ -21,7 +21,8 @@ from ..cam.faithfulness import (BASELINES, ROAD_PERCENTILES, Protocol, baseline_
                                 input_value_range, ranking, road_combined, road_maps)
 from ..models.capture import without_forward_hooks
 from ..models.geometry import maps_to_input, to_input_coords
-from .scores import BoxScoreTarget, DetectorScores, box_iou
+from .base import box_iou
+from .scores import BoxScoreTarget, DetectorScores
 
 CURVE_METRICS = ('deletion', 'insertion')
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..core.errors import UserError
+from .base import BoxScores, box_iou  # noqa: F401  (box_iou: read from here by earlier callers)
 
 # head class name -> family name; objectness: the head predicts it (scores multiply by it)
 FAMILIES = {
@@ -47,19 +48,16 @@ def default_target_layers(model: nn.Module) -> list[str]:
     return [f'neck.out_layers[{i}]' for i in range(len(out_layers))]
 
 
-class DetectorScores(nn.Module):
+class DetectorScores(BoxScores):
     """``forward(inputs) -> scores (B, N, C)``; ``decode`` also gives the boxes. The ``yolo`` kind of
-    ``kinds`` (the interface of ``base.BoxScores``)."""
+    ``kinds``."""
 
     kind = 'yolo'
 
     def __init__(self, detector: nn.Module):
-        super().__init__()
-        self.detector = detector
+        super().__init__(detector)
         self.family, self.objectness = detector_family(detector)
-        self.neck_feats: tuple | None = None  # the last forward's neck outputs (for fast ablation)
         self._radius: dict = {}  # (level, channels) -> head_radius
-        self.last_boxes: torch.Tensor | None = None
 
     def prepare(self, data: dict, feats) -> None:
         """Nothing to fix from the first pass: every prior is scored from the picture alone."""
@@ -187,16 +185,6 @@ class DetectorScores(nn.Module):
             scores = scores * outs[1].view(n, per_copy, -1, ch, cw)[:, which, anchor, dy, dx].sigmoid()
         return scores
 
-    def decode(self, inputs: torch.Tensor):
-        feats = self.features(inputs)
-        self.neck_feats = tuple(f.detach() for f in feats)
-        return self.head(feats)
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        scores, boxes = self.decode(inputs)
-        self.last_boxes = boxes.detach()
-        return scores
-
 
 class BoxScoreTarget:
     """One scalar per image: the score of prior ``prior`` for class ``label``.
@@ -212,16 +200,6 @@ class BoxScoreTarget:
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
         score = output[self.prior, self.label]
         return score + 0 * output.sum() if self.reach_every_layer else score
-
-
-def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of (K, 4) boxes against (..., N, 4) boxes -> (..., K, N)."""
-    lt = torch.maximum(a[:, None, :2], b[..., None, :, :2])
-    rb = torch.minimum(a[:, None, 2:], b[..., None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
-    area_b = (b[..., 2:] - b[..., :2]).clamp(min=0).prod(-1)
-    return inter / (area_a[:, None] + area_b[..., None, :] - inter + 1e-9)
 
 
 def match_priors(scores: torch.Tensor, boxes: torch.Tensor, det_boxes: torch.Tensor, det_labels: torch.Tensor,
