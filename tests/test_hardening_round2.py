@@ -212,3 +212,33 @@ def test_vis_cam_messages_name_its_own_option(capsys, tmp_path):
     a, b = make_image(tmp_path / 'a.jpg'), make_image(tmp_path / 'b.jpg')
     code, _, err = run_cli(cli, capsys, a, b, *CNN, '--device', 'cpu', '--save-path', tmp_path / 'x.jpg')
     assert code == 2 and err.strip() == 'error: --save-path takes one input image, got 2; use --out-dir'
+
+
+def test_a_classifier_then_a_detector_in_one_process_switch_scope_silently():
+    """mmengine warns on a switch back to a registry scope made already; building classifiers (mmpretrain) and
+    detectors (mmyolo) in turn in one process (tests, training hooks) is a switch made on purpose: nothing for a user to act on."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmengine.registry import DefaultScope
+
+    from mmyolo_vis.models.classifier import ClassifierRunner
+    from mmyolo_vis.models.detector import ModelRunner
+
+    class Keep(logging.Handler):
+        records = []
+
+        def emit(self, record):
+            self.records.append(record.getMessage())
+
+    logger, keep = MMLogger.get_current_instance(), Keep()
+    logger.addHandler(keep)
+    try:
+        for _ in range(2):  # the second round switches back to scopes made already (mmengine's warning)
+            ClassifierRunner(str(ROOT / 'configs/classifiers/resnet18_tiny_shapes.py'), None, 'cpu')
+            assert DefaultScope.get_current_instance().scope_name == 'mmpretrain'
+            ModelRunner(TINY_CONFIG, None, 'cpu')
+            assert DefaultScope.get_current_instance().scope_name == 'mmyolo'
+    finally:
+        logger.removeHandler(keep)
+    assert not [m for m in keep.records if 'default scope' in m], keep.records

@@ -6,9 +6,9 @@ import logging
 import time
 
 from ..detection.cams import METHODS
-from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_common_args, add_faithfulness_args, build_runner,
-                  check_common_args, faithfulness_protocol, plan_inputs, print_model_preview, run_main,
-                  run_per_source, setup_logging)
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_common_args, add_faithfulness_option, build_runner,
+                  check_common_args, faithfulness_request, plan_inputs, print_model_preview, protocol_fields,
+                  run_main, run_per_source, setup_logging)
 
 logger = logging.getLogger('mmyolo_vis')
 
@@ -36,13 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--num-masks', type=int, default=1000, help='D-RISE: number of random masks (default 1000)')
     p.add_argument('--alpha', type=float, default=0.5, help='opacity of the map over the image (default 0.5)')
     p.add_argument('--save-raw', action='store_true', help='also write <name>.npz: boxes, labels, scores, maps')
-    p.add_argument('--faithfulness', nargs='*', choices=('deletion', 'insertion', 'road'), default=None,
-                   metavar='METRIC',
-                   help='measure whether the detector depends on what each box map shows, the box itself as the '
-                        'reference: deletion and insertion (default) and/or road. One panel per box and method, '
-                        'titled "del 0.12 ins 0.64"; <name>_faithfulness.json beside the picture holds the curves '
-                        'and AUCs of each box and method, and of three baselines (random map, box, Gaussian)')
-    add_faithfulness_args(p)
+    add_faithfulness_option(p, 'measure whether the detector depends on what each box map shows, the box itself as the '
+                            'reference: deletion and insertion (default) and/or road. One panel per box and method, '
+                            'titled "del 0.12 ins 0.64"; <name>_faithfulness.json beside the picture holds the curves '
+                            'and AUCs of each box and method, and of three baselines (random map, box, Gaussian)')
     return p
 
 
@@ -53,10 +50,7 @@ def main(argv=None) -> int:
     check_settings(args.ratio_channels_to_ablate, args.batch_size, args.num_masks, args.topk)  # before the build
     check_common_args(args)
     methods = list(dict.fromkeys(args.method))
-    faith_metrics = None
-    if args.faithfulness is not None:
-        faith_metrics = args.faithfulness or ['deletion', 'insertion']
-        protocol = faithfulness_protocol(args)
+    faith_metrics, protocol = faithfulness_request(args)
     side = (('npz',) if args.save_raw else ()) + (('box',) if args.per_box else ()) + \
         (('faithfulness',) if faith_metrics else ())
     planned = plan_inputs(args.img, args.out_dir, side=side)
@@ -144,10 +138,8 @@ def main(argv=None) -> int:
                               methods={m: measured[m][k] for m in methods},
                               baselines={b: rows[k] for b, rows in baselines.items()}))
         write_json(out.faithfulness, dict(
-            image=source.name, reference='each box itself', metrics=faith_metrics,
-            fractions=[float(f) for f in protocol.fractions], steps=protocol.steps, every=protocol.every,
-            insertion_start=protocol.insertion_start, seed=protocol.seed,
-            road_percentiles=list(args.road_percentiles) if 'road' in faith_metrics else None,
+            image=source.name, reference='each box itself',
+            **protocol_fields(faith_metrics, protocol, args.road_percentiles),
             mean={name: dict(**v, verdict=verdict(v.get('deletion_auc'), v.get('insertion_auc'),
                                                    rand.get('deletion_auc'), rand.get('insertion_auc')))
                   for name, v in means.items() if name != 'random'} | {'random': rand},

@@ -91,6 +91,27 @@ def faithfulness_protocol(args):
         raise UserError(f'--steps {args.steps} --every {args.every}: {e}; e.g. --steps 100 --every 10') from None
 
 
+def add_faithfulness_option(parser: argparse.ArgumentParser, help: str):
+    """The demos' ``--faithfulness [METRIC ...]`` (deletion and insertion when given bare) and its protocol."""
+    parser.add_argument('--faithfulness', nargs='*', choices=('deletion', 'insertion', 'road'), default=None,
+                        metavar='METRIC', help=help)
+    add_faithfulness_args(parser)
+
+
+def faithfulness_request(args) -> tuple[list[str] | None, object]:
+    """(metrics, checked protocol) of ``--faithfulness``; (None, None) without it. Before the model loads."""
+    if args.faithfulness is None:
+        return None, None
+    return args.faithfulness or ['deletion', 'insertion'], faithfulness_protocol(args)
+
+
+def protocol_fields(metrics: list[str], protocol, road_percentiles) -> dict:
+    """The protocol as a ``_faithfulness.json`` states it."""
+    return dict(metrics=metrics, fractions=[float(f) for f in protocol.fractions], steps=protocol.steps,
+                every=protocol.every, insertion_start=protocol.insertion_start, seed=protocol.seed,
+                road_percentiles=list(road_percentiles) if 'road' in metrics else None)
+
+
 def runner_arg_parser(doc: str, checkpoint: bool) -> argparse.ArgumentParser:
     """The arguments of tools/train.py and tools/test.py (MMEngine's Runner)."""
     p = ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

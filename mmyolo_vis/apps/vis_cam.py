@@ -9,9 +9,9 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.images import DEFAULT_MAX_PIXELS
-from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_cfg_options, add_faithfulness_args, build_runner,
-                  check_common_args, faithfulness_protocol, logger, plan_inputs, print_model_preview, run_main,
-                  run_per_source, setup_logging)
+from .cli import (ArgumentParser, EXIT_BAD_INPUT, add_cfg_options, add_faithfulness_option, build_runner,
+                  check_common_args, faithfulness_request, logger, plan_inputs, print_model_preview,
+                  protocol_fields, run_main, run_per_source, setup_logging)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,13 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow a checkpoint that holds pickled Python objects (trusted sources only)')
     p.add_argument('--show', action='store_true', help='also show each picture in a window')
-    p.add_argument('--faithfulness', nargs='*', choices=('deletion', 'insertion', 'road'), default=None,
-                   metavar='METRIC',
-                   help='measure whether the classifier depends on what each map shows, the whole picture the '
-                        'reference: deletion and insertion (default) and/or road. Panel titles get "del 0.12 ins '
-                        '0.64"; <name>_faithfulness.json beside the picture holds the curves and AUCs of each '
-                        'category and method, and of three baselines (random map, whole picture, Gaussian)')
-    add_faithfulness_args(p)
+    add_faithfulness_option(p, 'measure whether the classifier depends on what each map shows, the whole picture the '
+                            'reference: deletion and insertion (default) and/or road. Panel titles get "del 0.12 ins '
+                            '0.64"; <name>_faithfulness.json beside the picture holds the curves and AUCs of each '
+                            'category and method, and of three baselines (random map, whole picture, Gaussian)')
     add_cfg_options(p)
     from ..core.distributed import add_launcher_arg
     add_launcher_arg(p)
@@ -69,10 +66,7 @@ def main(argv=None) -> int:
         raise UserError(f'--batch-size {args.batch_size}: must be positive')
     if args.num_extra_tokens is not None and args.num_extra_tokens < 0:
         raise UserError(f'--num-extra-tokens {args.num_extra_tokens}: must be 0 or more')
-    faith_metrics = None
-    if args.faithfulness is not None:
-        faith_metrics = args.faithfulness or ['deletion', 'insertion']
-        protocol = faithfulness_protocol(args)
+    faith_metrics, protocol = faithfulness_request(args)
     planned = plan_inputs(args.img, args.out_dir, args.save_path, out_file_option='--save-path',
                           side=('faithfulness',) if faith_metrics else ())
     if planned is None:
@@ -133,10 +127,8 @@ def main(argv=None) -> int:
                 logger.info('%s: %s %s, %s %s (random map: %s)', source.name, name, m.name, short_summary(rows[j]),
                             categories_out[-1]['methods'][name]['verdict'], short_summary(rand))
         write_json(out.faithfulness, dict(
-            image=source.name, reference='the whole network input', metrics=faith_metrics,
-            fractions=[float(f) for f in protocol.fractions], steps=protocol.steps, every=protocol.every,
-            insertion_start=protocol.insertion_start, seed=protocol.seed,
-            road_percentiles=list(args.road_percentiles) if 'road' in faith_metrics else None,
+            image=source.name, reference='the whole network input',
+            **protocol_fields(faith_metrics, protocol, args.road_percentiles),
             categories=categories_out))
         return [[short_summary(r) for r in measured[cam.method]] for cam in cams]
 

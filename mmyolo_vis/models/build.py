@@ -51,7 +51,8 @@ def build_model(config: str, checkpoint: str | None, device: str | None, cfg_opt
     if not isinstance(cfg.get('model'), dict):
         raise UserError(f'{config}: the config defines no model; give the config of a {what}')
     scope = cfg.get('default_scope', default_scope)
-    init_default_scope(scope)
+    with quiet.scope_switch_unsaid():
+        init_default_scope(scope)
     backbone = cfg.model.get('backbone')
     if isinstance(backbone, dict):
         backbone.pop('init_cfg', None)  # never fetch pretrained weights
