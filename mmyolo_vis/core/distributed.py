@@ -53,6 +53,14 @@ def init_distributed(launcher: str, device: str | None) -> str | None:
     return device
 
 
+def close_distributed():
+    """End this process's part of a distributed run. A process that exits with its gloo process group still
+    alive can abort at interpreter exit ("terminate called without an active exception", SIGABRT) after
+    its work is done, and the launcher then fails the whole run."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def rank_and_world() -> tuple[int, int]:
     from mmengine.dist import get_dist_info
     return get_dist_info()

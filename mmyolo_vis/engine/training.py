@@ -56,11 +56,14 @@ def check_data(cfg, job: str):
 def run_job(job):
     """Run ``runner.train`` / ``runner.test``: data that is not there (the annotation file, an image
     folder) is one line instead of the data loader's traceback."""
+    from ..core.distributed import close_distributed
     try:
         return job()
     except (FileNotFoundError, NotADirectoryError) as e:
         raise UserError(f'cannot read the data ({first_line(e)}); generate the data set (README) or point the '
                         'config at it with --cfg-options train_dataloader.dataset.data_root=... ') from None
+    finally:
+        close_distributed()
 
 
 def build_runner(args: argparse.Namespace, load_from: str | None = None, resume: bool = False, job: str = 'train'):
