@@ -33,8 +33,7 @@ class EncoderGrids:
     """The taps of one DETR model, and the hooks that route its encoder's memory through them."""
 
     def __init__(self, model: nn.Module):
-        # DETR-like models read the last neck output alone; Deformable DETR and DINO every level
-        self.levels = int(getattr(model, 'num_feature_levels', 1))
+        self.levels = encoder_levels(model)
         self.taps = [nn.Identity() for _ in range(self.levels)]
         self.shapes: list[tuple[int, int]] | None = None
         self.users = 0
@@ -64,6 +63,15 @@ class EncoderGrids:
     def remove(self):
         for h in self.handles:
             h.remove()
+
+
+def encoder_levels(model: nn.Module) -> int:
+    """How many levels the encoder reads: its multi-scale attention's ``num_levels`` (Deformable DETR, DINO;
+    the detector's ``num_feature_levels`` may differ: a 3-level DINO made from the 4-scale config keeps 4),
+    else one (DETR, Conditional and DAB-DETR read the last neck output alone)."""
+    layers = getattr(model.encoder, 'layers', None)
+    attn = getattr(layers[0], 'self_attn', None) if layers is not None and len(layers) else None
+    return int(getattr(attn, 'num_levels', 1))
 
 
 def is_detr(model: nn.Module) -> bool:
