@@ -134,8 +134,9 @@ class FastAblationCAM(BaseCAM):
 
 
 class RerunAblationCAM(FastAblationCAM):
-    """AblationCAM for a target layer inside the neck of an MMDetection kind (see the module note): one rerun
-    of the neck and head per batch of ablated channels, for every box; the backbone runs once."""
+    """AblationCAM for a target layer inside the neck of an MMDetection kind, or a DETR encoder's output grids
+    (see the module note): one rerun of the neck and head per batch of ablated channels, for every box; the
+    backbone runs once."""
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         backbone = self.model.backbone_feats  # this image's (batch of one), from the forward pass just made
