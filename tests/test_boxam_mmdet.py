@@ -60,18 +60,19 @@ def test_every_method_explains_each_box_by_its_own_score(name):
             assert any(float(g.abs().sum()) > 0 for g in grads), (name, method)
 
 
-@pytest.mark.parametrize('name', ['retinanet', 'faster_rcnn'])
-def test_neck_rerun_ablation_equals_whole_network_ablation(name):
+@pytest.mark.parametrize('name, layers', [('retinanet', None), ('faster_rcnn', None), ('detr', ['encoder'])])
+def test_neck_rerun_ablation_equals_whole_network_ablation(name, layers):
     """Rerunning only the neck and head (the backbone kept) for every box at once gives the maps of
-    pytorch-grad-cam's whole-network reruns."""
+    pytorch-grad-cam's whole-network reruns (also with a DETR encoder's output grids as the target)."""
     from mmyolo_vis.detection.boxam import BoxAM
     from mmyolo_vis.detection.cams import RerunAblationCAM
     runner = runner_of(name)
-    kw = dict(settings(name), method='ablationcam', topk=3)
+    kw = dict(settings(name), method='ablationcam', topk=3, target_layers=layers)
     fast = BoxAM(runner, **kw)
     assert isinstance(fast.cam.cam, RerunAblationCAM)
     slow = BoxAM(runner, **kw, fast_ablation=False)
     a, b = fast.run(image(1)), slow.run(image(1))
+    fast.close(), slow.close()  # the model is shared by the module's tests: no hooks left on it
     assert a.maps.shape == b.maps.shape == (3, 120, 200)
     assert np.abs(a.maps - b.maps).max() <= 1e-3
 
@@ -139,3 +140,57 @@ def test_boxam_demo_end_to_end(name, tmp_path, capsys):
     raw = np.load(tmp_path / 'out/a.npz')
     assert raw['maps'].shape == (2, 120, 200) and np.isfinite(raw['maps']).all()
     assert raw['boxes'].shape == (2, 4)
+
+
+def neck_shapes(runner, img):
+    from mmyolo_vis.models.capture import capture
+    with torch.no_grad(), capture(runner.model, ['neck']) as cap:
+        runner.predict(runner.preprocess(runner.prepare([img])))
+    return [tuple(t.shape) for t in cap.maps.values()]  # one entry per level
+
+
+@pytest.mark.parametrize('name, methods', [
+    ('dino', ('hirescam', 'eigengradcam', 'eigencam', 'ablationcam', 'drise')),
+    ('detr', METHODS)])
+def test_detr_encoder_output_tokens_as_per_level_grids(name, methods):
+    """``--target-layers encoder`` on a DETR: the encoder's output tokens, one grid per level of the neck's
+    shapes (DINO-4scale: four; DETR: its one level), on the gradient path of every box's score; each box's
+    target still has the detection's score, the maps are finite and image-sized, and the hooks leave the
+    detections unchanged and leave the model with the CAM."""
+    from mmyolo_vis.detection.boxam import BoxAM
+    runner = runner_of(name)
+    img = image(2)
+    shapes = neck_shapes(runner, img)
+    assert len(shapes) == (4 if name == 'dino' else 1)
+    inputs = runner.preprocess(runner.prepare([img]))['inputs']
+    plain = BoxAM(runner, 'drise', **dict(settings(name), num_masks=1)).run(img)
+    for method in methods:
+        boxam = BoxAM(runner, method, ['encoder'], **settings(name))
+        assert boxam.layer_names == ['encoder'] and len(boxam.layers) == len(shapes)
+        assert len(runner.model.encoder._forward_hooks) == 1
+        res = boxam.run(img)
+        assert np.array_equal(res.boxes, plain.boxes) and np.array_equal(res.scores, plain.scores), method
+        assert res.maps.shape == (2, 120, 200) and np.isfinite(res.maps).all(), method
+        if name == 'dino' or method in ('eigengradcam', 'eigencam', 'drise'):  # real maps, not blank ones
+            # (random DETR's one 3x5 grid: gradient x activation is negative at every cell, ReLU'd to 0)
+            assert res.maps.reshape(2, -1).max(1).min() > 0.99, method
+        if method != 'drise':  # the grids the CAM saw (before the pass below adds to them)
+            acts = boxam.cam.cam.activations_and_grads.activations
+            assert [tuple(a.shape[1:]) for a in acts] == [s[1:] for s in shapes], method
+        if method in GRADIENT_METHODS:
+            grads = boxam.cam.cam.activations_and_grads.gradients
+            assert [tuple(g.shape[1:]) for g in grads] == [s[1:] for s in shapes]
+            assert all(float(g.abs().sum()) > 0 for g in grads), method  # every level feeds the decoder
+        with torch.no_grad():
+            out = boxam.wrapper(inputs)
+        values = np.array([float(out[0, p, label]) for p, label, _ in boxam.last_targets])
+        assert np.abs(values - res.scores).max() <= 1e-4, (method, values, res.scores)
+        boxam.close()
+        assert len(runner.model.encoder._forward_hooks) == 0 and len(runner.model.neck._forward_hooks) == 0
+
+
+def test_encoder_is_an_ordinary_layer_name_elsewhere():
+    """On a model that is no DETR, ``encoder`` is looked up as a module path: an unknown layer, one line."""
+    from mmyolo_vis.detection.boxam import BoxAM
+    with pytest.raises(UserError, match="unknown layer 'encoder'"):
+        BoxAM(runner_of('retinanet'), 'hirescam', ['encoder'])

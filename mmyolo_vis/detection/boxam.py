@@ -12,8 +12,8 @@ from ..core.errors import SettingsError, UserError
 from ..core.images import swap_rb
 from ..models.capture import capture
 from ..models.geometry import LetterboxMeta, align_to_image, to_input_coords
-from ..models.layers import resolve_layer
 from .cams import build_cam
+from .encoder_grids import release as release_encoder_grids, resolve_target_layers
 from .kinds import build_scores, default_target_layers
 from .scores import BoxScoreTarget
 
@@ -87,8 +87,6 @@ class BoxAM:
             self.layer_names = list(target_layers or default_target_layers(runner.model))
         else:  # D-RISE on a detector of no known kind: no layer is looked at
             self.layer_names = []
-        resolved = [resolve_layer(runner.model, n) for n in self.layer_names]
-        layers, canonical = [m for m, _ in resolved], [n for _, n in resolved]
         check_settings(ratio_channels_to_ablate, batch_size, num_masks, topk)
         self.class_ids = None
         if classes:
@@ -102,8 +100,14 @@ class BoxAM:
         self.eigen_smooth = eigen_smooth
         self.batch_size = batch_size
         self.said: set[str] = set()  # notes already given in this run
-        self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
-                             ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
+        # ``encoder`` on a DETR: its output tokens as per-level grids (hooks on the model until ``close``)
+        layers, canonical, self._encoder_grids = resolve_target_layers(runner.model, self.layer_names)
+        try:
+            self.cam = build_cam(method, self.wrapper, list(layers), list(canonical), batch_size,
+                                 ratio_channels_to_ablate, num_masks, aug_smooth, fast_ablation)
+        except Exception:
+            release_encoder_grids(runner.model, self._encoder_grids)
+            raise
         self.layers = list(layers)
 
     def close(self):
@@ -112,6 +116,8 @@ class BoxAM:
         of every later forward pass)."""
         from ..cam.base import release
         release(getattr(self.cam, 'cam', None), self.layers)
+        release_encoder_grids(self.runner.model, self._encoder_grids)
+        self._encoder_grids = 0
 
     def detections(self, data):
         """-> (kept detections, letterbox meta, the head's input features of that same forward pass)."""

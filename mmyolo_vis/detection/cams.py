@@ -32,6 +32,7 @@ from ..core.errors import UserError
 from ..core.progress import progress_bar
 from ..models.capture import without_forward_hooks
 from .base import box_iou
+from .encoder_grids import PREFIX as ENCODER_GRID
 from .scores import DetectorScores  # or any kinds.build_scores model
 
 METHODS = (*GRADIENT_METHODS, 'eigencam', 'ablationcam', 'drise')
@@ -133,8 +134,9 @@ class FastAblationCAM(BaseCAM):
 
 
 class RerunAblationCAM(FastAblationCAM):
-    """AblationCAM for a target layer inside the neck of an MMDetection kind (see the module note): one rerun
-    of the neck and head per batch of ablated channels, for every box; the backbone runs once."""
+    """AblationCAM for a target layer inside the neck of an MMDetection kind, or a DETR encoder's output grids
+    (see the module note): one rerun of the neck and head per batch of ablated channels, for every box; the
+    backbone runs once."""
 
     def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
         backbone = self.model.backbone_feats  # this image's (batch of one), from the forward pass just made
@@ -237,7 +239,8 @@ def build_cam(method: str, model: DetectorScores, target_layers, layer_names, ba
         for layer, name in zip(target_layers, layer_names):
             if name.startswith('neck.out_layers'):
                 levels[id(layer)] = int(name.rsplit('.', 1)[-1])
-        in_neck = all(name.startswith('neck.') for name in layer_names)
+        # the neck outputs, or a DETR encoder's output grids (``encoder_grids``): the backbone's outputs are kept
+        in_neck = all(name.startswith(('neck.', ENCODER_GRID)) for name in layer_names)
         if fast_ablation and model.kind == 'yolo' and len(levels) == len(target_layers):
             cam = FastAblationCAM(model, target_layers, batch_size, ratio_channels_to_ablate, levels)
         elif fast_ablation and model.kind != 'yolo' and in_neck:

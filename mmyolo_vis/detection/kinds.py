@@ -103,10 +103,10 @@ def seen_index(seen, name):
 
 def default_target_layers(model: nn.Module) -> list[str]:
     """The neck's outputs: every pyramid level. For a DETR these are the multi-scale maps that enter the
-    transformer encoder (ChannelMapper's outputs). The other choice the issue names, the encoder's output
-    tokens reshaped per level, is not a module output and would need a reshaping hook; which explains
-    boxes better is to be measured on the trained DINO (pointing game), and this default changed if it
-    loses."""
+    transformer encoder (ChannelMapper's outputs), measured against the other choice, the encoder's output
+    tokens as per-level grids (``--target-layers encoder``, ``encoder_grids``), on the trained demo DINO
+    (tests/test_boxam_detr_layers.py; BENCHMARKS.md, "DETR target layers"): the maps entering the encoder point
+    at their boxes more often (pointing game, hirescam and layercam), so they are the default."""
     if detector_kind(model) == 'yolo':
         from .scores import default_target_layers as yolo_layers
         return yolo_layers(model)
