@@ -23,8 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "show the evidence for the box's class; hirescam, layercam and eigengradcam show the box alone")
     p.add_argument('--target-layers', nargs='+', default=None,
                    help='layers to explain (default: the neck outputs, every pyramid level; for a DETR the '
-                        'multi-scale maps that enter its transformer, measured to point at boxes better than '
-                        '"encoder": on a DETR, the encoder\'s output tokens as one grid per level)')
+                        'finest of the maps that enter its transformer, measured to point at boxes better than all '
+                        'of them and than "encoder": on a DETR, the encoder\'s output tokens as one grid per level)')
     p.add_argument('--topk', type=int, default=10, help='explain the k best boxes, -1 for all (default 10)')
     p.add_argument('--classes', nargs='+', help='only boxes of these class names')
     p.add_argument('--per-box', action='store_true', help='also write one picture per box')

@@ -37,7 +37,8 @@ def parse_args(argv=None):
     p.add_argument('--methods', nargs='+', default=['gradcam'])
     p.add_argument('--target-layers', nargs='+', action='append', default=None,
                    help='a layer set (repeat the option for several sets; default: the neck outputs; on a '
-                        'DETR, "encoder" is its encoder\'s output tokens as one grid per level)')
+                        'DETR the finest map entering its encoder; "encoder" there is its encoder\'s output tokens '
+                        'as one grid per level)')
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--min-size', type=float, default=32)
     p.add_argument('--tolerance', type=float, default=15)

@@ -102,11 +102,15 @@ def seen_index(seen, name):
 
 
 def default_target_layers(model: nn.Module) -> list[str]:
-    """The neck's outputs: every pyramid level. For a DETR these are the multi-scale maps that enter the
-    transformer encoder (ChannelMapper's outputs), measured against the other choice, the encoder's output
-    tokens as per-level grids (``--target-layers encoder``, ``encoder_grids``), on the trained demo DINO
-    (tests/test_boxam_detr_layers.py; BENCHMARKS.md, "DETR target layers"): the maps entering the encoder point
-    at their boxes more often (pointing game, hirescam and layercam), so they are the default."""
+    """The neck's outputs: every pyramid level, for the YOLO families, dense and two-stage models (a box comes
+    from one level, and its score depends on that level and, through the neck, on the finer ones).
+
+    A DETR's box depends on every level at once (the encoder's deformable attention and the decoder's read all
+    of them), so the coarse levels add only blur there: its default is the finest of the multi-scale maps that
+    enter the transformer encoder. Measured on the trained demo DINO (tests/test_boxam_detr_layers.py;
+    BENCHMARKS.md, "DETR target layers") against all three maps entering the encoder and against the encoder's
+    output tokens as per-level grids (``--target-layers encoder``, ``encoder_grids``): the finest map points at
+    its box most often (pointing game, hirescam and layercam)."""
     if detector_kind(model) == 'yolo':
         from .scores import default_target_layers as yolo_layers
         return yolo_layers(model)
@@ -117,4 +121,4 @@ def default_target_layers(model: nn.Module) -> list[str]:
         names = _NECK_LAYERS[model] = neck_output_layers(model)
     if not names:
         raise UserError('no module of this model\'s neck gives its outputs: give --target-layers')
-    return names
+    return names[:1] if detector_kind(model) == 'detr' else names
