@@ -38,9 +38,10 @@ NOT_APPLICABLE = {
     ('train', 'missing_checkpoint'): 'training takes no checkpoint (--resume with a missing file is the same '
                                      'check as test.py\'s)',
     ('browse_dataset', 'checkpoint'): 'no model is built: no checkpoint is read',
-    ('eval_boxam', 'per_file'): 'the split\'s images are read as the demos read them (core.images); the '
-                                'split itself is the input checked here',
-    ('eval_cls_cam', 'per_file'): 'as eval_boxam: read_image, the demos\' own guard; the split is checked here',
+    ('eval_boxam', 'per_file'): 'its inputs are a split, not files: a bad picture inside one is said and skipped '
+                                '(test_a_bad_picture_in_an_evaluation_split_is_said_and_skipped)',
+    ('eval_cls_cam', 'per_file'): 'as eval_boxam: a bad picture inside the split is said and skipped '
+                                  '(test_a_bad_picture_in_an_evaluation_split_is_said_and_skipped)',
     ('vis_scheduler', 'per_file'): 'the schedule is simulated on a toy model: no picture is read',
     ('test', 'per_file'): 'as train: MMEngine\'s data loader; its folder and annotation file are checked here',
     ('event_images', 'config'): 'it reads the event files a training run wrote: no config, no model',
@@ -97,6 +98,12 @@ def world(tmp_path_factory, tiny_checkpoint):
                annotations=[dict(image_id=0, bbox=[10, 10, 40, 40]), dict(image_id=1, bbox=[5, 5, 30, 30])])
     (cls / 'annotations').mkdir()
     (cls / 'annotations/val.json').write_text(json.dumps(ann))
+    bad_cls = inputs / 'cls_bad_picture'  # the split above, its second picture corrupt
+    make_image(bad_cls / 'val' / 'circle' / '0.png', 72, 72)
+    (bad_cls / 'val' / 'square').mkdir(parents=True)
+    (bad_cls / 'val' / 'square' / '1.png').write_bytes(b'\x89PNG\r\n\x1a\n not a picture')
+    (bad_cls / 'annotations').mkdir()
+    (bad_cls / 'annotations/val.json').write_text(json.dumps(ann))
     for variant, text in (('truncated', json.dumps(ann)[:40]), ('zero', json.dumps(dict(images=[], annotations=[]))),
                           ('unknown_class', json.dumps(dict(images=[dict(id=0, file_name='val/hexagon/0.png')],
                                                             annotations=[dict(image_id=0, bbox=[1, 1, 5, 5])])))):
@@ -413,6 +420,28 @@ def test_browse_dataset_says_a_missing_or_huge_image_in_one_line_in_every_mode(w
     assert 'gone.jpg: no such file' in errors[0] and 'bomb.png: 30000x30000 is 900 MP, above the limit' in errors[1]
     assert code == 1
     check_outputs(out, {'a.jpg'})
+
+
+# ------------------------------------------------------------------ a bad picture inside an evaluation split
+def test_a_bad_picture_in_an_evaluation_split_is_said_and_skipped(world, capsys, tmp_path):
+    """As in a folder run: one line each, the rest measured and written, exit 1."""
+    det = world['inputs'] / 'det'
+    out = tmp_path / 'boxam.json'
+    code, lines = run_tool('eval_boxam', [
+        TINY_CONFIG, world['ckpt'], '--device', 'cpu', '--methods', 'hirescam', '--out-file', out, '--cfg-options',
+        f'test_dataloader.dataset.data_root={det}/', 'test_dataloader.dataset.ann_file=ann.json',
+        'test_dataloader.dataset.data_prefix.img=img/'], capsys)
+    errors = [l for l in lines if l.startswith('error:')]
+    assert len(errors) == 2 and all(e.endswith('(skipped)') for e in errors), lines
+    assert 'gone.jpg: no such file' in errors[0] and 'bomb.png: 30000x30000 is 900 MP, above the limit' in errors[1]
+    assert code == 1 and json.loads(out.read_text())['images'] == 1
+    out = tmp_path / 'cls.json'
+    code, lines = run_tool('eval_cls_cam', [CLS_CONFIG, CLS_CKPT, '--data-root', world['inputs'] / 'cls_bad_picture',
+                                            '--methods', 'gradcam', '--out-file', out], capsys)
+    errors = [l for l in lines if l.startswith('error:')]
+    assert len(errors) == 1 and '1.png' in errors[0] and errors[0].endswith('(skipped)'), lines
+    rows = json.loads(out.read_text())
+    assert code == 1 and [r['images'] for r in rows] == [1]
 
 
 # ------------------------------------------------------------------ dist_run.sh

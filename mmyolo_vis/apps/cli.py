@@ -144,6 +144,26 @@ def check_evaluation_args(num_images: int, out_file: str | None):
     check_out_file(out_file)
 
 
+def readable_only(items: list, path_of: Callable) -> tuple[list, int]:
+    """The items of an evaluation split whose picture reads (``read_image``: the demos' own guard, decoded once
+    here before any map is made), and how many did not: each of those is said in one line and skipped, as a bad
+    file of a folder run is; the tool then exits 1 after writing what it measured."""
+    from ..core.errors import first_line
+    from ..core.images import read_image
+    kept, bad = [], 0
+    for item in items:
+        try:
+            read_image(path_of(item))
+        except UserError as e:
+            logger.error('error: %s (skipped)', first_line(e))
+            bad += 1
+            continue
+        kept.append(item)
+    if not kept:
+        raise UserError('no picture of the split could be read (each is said above); check the data root')
+    return kept, bad
+
+
 def check_out_file(path: str | None):
     """An evaluation's --out-file, checked before the evaluation (its results must not be lost on a bad
     path): the folder can be made and written, the name fits the file system."""

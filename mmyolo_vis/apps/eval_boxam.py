@@ -148,6 +148,8 @@ def main(argv=None):
     if not len(dataset):
         raise UserError(f'the test split of {args.config} holds no images')
     n = len(dataset) if args.num_images < 0 else min(args.num_images, len(dataset))
+    from .cli import readable_only
+    indices, unreadable = readable_only(list(range(n)), lambda i: dataset.get_data_info(i)['img_path'])
     layer_sets = args.target_layers or [None]
     table = []
     baselines = None  # the maps that know nothing of the model, measured once on the first run's boxes
@@ -161,7 +163,7 @@ def main(argv=None):
             if with_baselines:
                 baselines = {kind: [] for kind in BASELINES}
             per_image = []  # this rank's images (every world-size-th): one list of rows each
-            mine = shard(list(range(n)))
+            mine = shard(indices)
             for i in progress(mine, len(mine), f'{method}', enabled=None if is_main() else False):
                 info = dataset.get_data_info(i)
                 gt = [x for x in info['instances'] if not x.get('ignore_flag', 0)]
@@ -188,7 +190,7 @@ def main(argv=None):
         return 0
     add_verdicts(table)
     print_table(table, metrics)
-    settings = dict(images=n, min_size=args.min_size, tolerance=args.tolerance, score_thr=args.score_thr,
+    settings = dict(images=len(indices), min_size=args.min_size, tolerance=args.tolerance, score_thr=args.score_thr,
                     metrics=metrics)
     if faith_metrics:
         settings.update(steps=protocol.steps, every=protocol.every, insertion_start=protocol.insertion_start,
@@ -196,7 +198,7 @@ def main(argv=None):
                         fractions=[float(f) for f in protocol.fractions])
     write_json(args.out_file, dict(**settings, results=table), indent=1)
     print(f'wrote {args.out_file}')
-    return 0
+    return 1 if unreadable else 0
 
 
 def cli(argv=None) -> int:

@@ -50,6 +50,8 @@ def main(argv=None):
         samples = samples[:args.num_images]
     runner = ClassifierRunner(args.config, args.checkpoint, args.device)
     check_classes(samples, runner.classes)
+    from .cli import readable_only
+    samples, unreadable = readable_only(samples, lambda sample: sample[0])
     faith = None
     if faith_metrics:
         from ..classification.faithfulness import ClassifierFaithfulness
@@ -82,7 +84,7 @@ def main(argv=None):
     if args.out_file:
         from ..core.writer import write_json
         write_json(args.out_file, rows)
-    return 0
+    return 1 if unreadable else 0
 
 
 def cli(argv=None) -> int:
