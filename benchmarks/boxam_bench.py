@@ -24,16 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / 'shared' / 'data'
 sys.path.insert(0, str(ROOT))
+
+from timing import best_of  # noqa: E402  (benchmarks/, the script's own folder)
 COCO_CONFIG = 'mmyolo::yolov5/yolov5_n-v61_syncbn_fast_8xb16-300e_coco.py'
 
-
-def timed(fn, repeats=1):
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def side_by_side(fns: dict, repeats: int) -> dict:
@@ -41,7 +35,7 @@ def side_by_side(fns: dict, repeats: int) -> dict:
     best = {k: float('inf') for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
-            best[k] = min(best[k], timed(fn))
+            best[k] = min(best[k], best_of(fn))
     return best
 
 
@@ -87,7 +81,7 @@ def ablation_rows(name, runner, image, args, whole: bool):
     for _ in range(args.repeats + 1):  # interleaved; best of each
         for key, boxam in (('one', one), ('all', every)):
             spent = with_weight_timer(boxam)
-            total = timed(lambda: boxam.run(image))
+            total = best_of(lambda: boxam.run(image))
             t_total, t_weights = best.get(key, (float('inf'), float('inf')))
             best[key] = (min(t_total, total), min(t_weights, sum(spent)))
             boxam.cam.cam.get_cam_weights = type(boxam.cam.cam).get_cam_weights.__get__(boxam.cam.cam)
@@ -115,7 +109,7 @@ def method_rows(name, runner, image, args, score_thr):
                      num_masks=args.num_masks) for m in METHODS}
     k = len(cams['gradcam'].run(image).boxes)
     t = side_by_side({m: (lambda c=c: c.run(image)) for m, c in cams.items() if m != 'drise'}, args.repeats)
-    t['drise'] = timed(lambda: cams['drise'].run(image))
+    t['drise'] = best_of(lambda: cams['drise'].run(image))
     print(f'[{name}] every method, all {k} boxes (score > {score_thr}), time per image and ratio to gradcam:')
     for m in METHODS:
         extra = f' ({args.num_masks} masks)' if m == 'drise' else ''

@@ -19,18 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import best_of  # noqa: E402  (benchmarks/, the script's own folder)
 sys.path.insert(0, str(ROOT / 'tests'))
 
 DEFAULTS = {'dense': 'fcos', 'two-stage': 'faster_rcnn', 'detr': 'dino'}
 
-
-def best_of(fn, repeats):
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def build(kind, args):

@@ -48,7 +48,6 @@ def main():
     p.add_argument('--only', choices=['with', 'without'], help=argparse.SUPPRESS)  # a --concurrent child
     p.add_argument('--data-root', help=argparse.SUPPRESS)  # the set a --concurrent parent generated
     args = p.parse_args()
-    NUM_TRAIN[0] = args.num_train
     if args.concurrent:
         return concurrent(args)
 
@@ -58,7 +57,7 @@ def main():
     from mmyolo_vis.hooks.base import MapVisHook
 
     tmp = tempfile.TemporaryDirectory()
-    root = Path(args.data_root) if args.data_root else generate_set(Path(tmp.name))
+    root = Path(args.data_root) if args.data_root else generate_set(Path(tmp.name), args.num_train)
     base = Config.fromfile(args.config)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         base[key].dataset.data_root = f'{root}/'
@@ -128,21 +127,17 @@ def main():
           f"event='train_iter' at its default interval (500): {per_drawing / (500 * per_iter):.2%}")
 
 
-def generate_set(folder: Path) -> Path:
+def generate_set(folder: Path, num_train: int) -> Path:
     from mmyolo_vis.datasets.shapes import generate_split
     root = folder / 'shapes'
-    generate_split(root, 'train', NUM_TRAIN[0], 1, (256, 512))
+    generate_split(root, 'train', num_train, 1, (256, 512))
     generate_split(root, 'val', 8, 2, (256, 512))
     return root
 
 
-NUM_TRAIN = [64]
-
-
 def concurrent(args):
-    NUM_TRAIN[0] = args.num_train
     with tempfile.TemporaryDirectory() as tmp:
-        root = generate_set(Path(tmp))
+        root = generate_set(Path(tmp), args.num_train)
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
         procs = {kind: subprocess.Popen(
             [sys.executable, __file__, '--config', args.config, '--num-train', str(args.num_train), '--epochs',

@@ -31,6 +31,17 @@ def loss_recorder():
     return LossRecorder()
 
 
+def train_with_and_without(cfg, tmp_path_factory, prefix: str) -> dict:
+    """{True: (runner, losses) of the training with the hooks, False: the same without them}."""
+    runs = {}
+    for hooks in (True, False):
+        cfg.work_dir = str(tmp_path_factory.mktemp(prefix + ('with' if hooks else 'without')))
+        runner, recorder = quiet_runner(cfg, hooks)
+        runner.train()
+        runs[hooks] = (runner, recorder.losses)
+    return runs
+
+
 def quiet_runner(cfg, hooks: bool):
     """MMEngine's Runner for ``cfg`` (a Config), with or without the map hooks of its custom_hooks."""
     from mmengine.runner import Runner
@@ -119,13 +130,7 @@ def detector_runs(shapes, tmp_path_factory):
             hook.update(num_images=2)
         elif hook['type'] == 'BoxAMVisHook':
             hook.update(num_images=2, event='train_iter', interval=3, score_thr=0.0, topk=2)
-    runs = {}
-    for hooks in (True, False):
-        cfg.work_dir = str(tmp_path_factory.mktemp('with' if hooks else 'without'))
-        runner, recorder = quiet_runner(cfg, hooks)
-        runner.train()
-        runs[hooks] = (runner, recorder.losses)
-    return runs
+    return train_with_and_without(cfg, tmp_path_factory, '')
 
 
 def test_detector_hooks_log_the_demo_pictures_to_tensorboard_and_files(detector_runs, shapes):
@@ -189,13 +194,7 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='Tensorb
     cfg = short_training(Config.fromfile(str(config)), shapes_cls, None)
     cfg.train_dataloader.batch_size = 8  # 2 iterations an epoch
     cfg.train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)
-    runs = {}
-    for hooks in (True, False):
-        cfg.work_dir = str(tmp_path_factory.mktemp('cls_with' if hooks else 'cls_without'))
-        runner, recorder = quiet_runner(cfg, hooks)
-        runner.train()
-        runs[hooks] = (runner, recorder.losses)
-    return runs
+    return train_with_and_without(cfg, tmp_path_factory, 'cls_')
 
 
 def test_cam_hook_logs_the_vis_cam_pictures(classifier_runs, shapes_cls):

@@ -111,7 +111,8 @@ def default_target_layers(model: nn.Module) -> list[str]:
     BENCHMARKS.md, "DETR target layers") against all three maps entering the encoder and against the encoder's
     output tokens as per-level grids (``--target-layers encoder``, ``encoder_grids``): the finest map points at
     its box most often (pointing game, hirescam and layercam)."""
-    if detector_kind(model) == 'yolo':
+    kind = detector_kind(model)
+    if kind == 'yolo':
         from .scores import default_target_layers as yolo_layers
         return yolo_layers(model)
     if not getattr(model, 'with_neck', False):
@@ -121,4 +122,4 @@ def default_target_layers(model: nn.Module) -> list[str]:
         names = _NECK_LAYERS[model] = neck_output_layers(model)
     if not names:
         raise UserError('no module of this model\'s neck gives its outputs: give --target-layers')
-    return names[:1] if detector_kind(model) == 'detr' else names
+    return names[:1] if kind == 'detr' else names
